@@ -1,0 +1,9 @@
+// The js backend: plain TypeScript loops, the reference definition of every kernel.
+// core.ts: gemm, elementwise, reductions, data movement, optimiser, dtype conversion.
+// nn.ts: softmax, norms, rope, attention, cross-entropy.
+
+import type { Backend } from "../backend.js";
+import * as core from "./core.js";
+import * as nn from "./nn.js";
+
+export const jsBackend: Backend = { name: "js", ...core, ...nn };

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The `vila` command: one entry point, one file per subcommand, each exporting run(argv).
+// Nothing happens on import; the subcommand module is loaded only when asked for.
+
+type Command = { describe: string; load: () => Promise<{ run(argv: string[]): Promise<number | undefined> | number | undefined }> };
+
+const commands: Record<string, Command> = {
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.describe}`);
+  return ["usage: vila <command> [options]   (vila <command> --help for its options)", "", "commands:", ...rows].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`vila: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await cmd.load();
+  return (await mod.run(rest)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const msg = err instanceof Error ? (process.env.VILA_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
+    console.error(`vila: ${msg}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,3 @@
+export * from "./adamw.js";
+export * from "./clip.js";
+export * from "./schedule.js";
