@@ -19,7 +19,7 @@ export function nativeBackend(): Backend | null {
     native = r.backend;
     nativeLoadError = r.error;
   }
-  return native;
+  return native ?? null;
 }
 export let nativeLoadError: string | null = null;
 

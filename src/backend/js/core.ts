@@ -1,10 +1,13 @@
-// js backend, core kernels: gemm, elementwise, reductions, data movement, AdamW, dtype conversion.
+// js backend, core kernels: gemm, elementwise, reductions, data movement, AdamW, and (from
+// convert.ts) dtype conversion.
 // Plain loops in llm.c style; this file is the reference definition that every other backend is
 // tested against (test/backend/parity.test.ts), so correctness and readability come first.
 // Sums accumulate in float64 (JS numbers) and round to f32 once on store.
 // Contract: src/backend/backend.ts.
 
-import type { BinaryOp, F32, GemmArgs, I32, ReduceOp, U16, UnaryOp } from "../backend.js";
+import type { BinaryOp, F32, GemmArgs, I32, ReduceOp, UnaryOp } from "../backend.js";
+
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./convert.js";
 
 // ---------------------------------------------------------------------------------------------
 // linear algebra
@@ -36,19 +39,53 @@ export function gemm(g: GemmArgs): void {
     for (let i = 0; i < M; i++) {
       const aRow = aOff + i * aLd;
       if (g.transB) {
-        // B_b is (N, K): acc[j] = dot(A[i, :], B[j, :])
-        for (let j = 0; j < N; j++) {
+        // B_b is (N, K): acc[j] = dot(A[i, :], B[j, :]), four columns per pass over A's row
+        let j = 0;
+        for (; j + 4 <= N; j += 4) {
+          const b0 = bOff + j * ldb;
+          const b1 = b0 + ldb;
+          const b2 = b1 + ldb;
+          const b3 = b2 + ldb;
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let k = 0; k < K; k++) {
+            const aik = a[aRow + k];
+            s0 += aik * B[b0 + k];
+            s1 += aik * B[b1 + k];
+            s2 += aik * B[b2 + k];
+            s3 += aik * B[b3 + k];
+          }
+          acc[j] = s0;
+          acc[j + 1] = s1;
+          acc[j + 2] = s2;
+          acc[j + 3] = s3;
+        }
+        for (; j < N; j++) {
           const bRow = bOff + j * ldb;
           let s = 0;
           for (let k = 0; k < K; k++) s += a[aRow + k] * B[bRow + k];
           acc[j] = s;
         }
       } else {
-        // B_b is (K, N): acc[:] += A[i, k] * B[k, :]
+        // B_b is (K, N): acc[:] += A[i, k] * B[k, :], four rows of B per pass over acc
         acc.fill(0);
-        for (let k = 0; k < K; k++) {
+        let k = 0;
+        for (; k + 4 <= K; k += 4) {
+          const a0 = a[aRow + k];
+          const a1 = a[aRow + k + 1];
+          const a2 = a[aRow + k + 2];
+          const a3 = a[aRow + k + 3];
+          const b0 = bOff + k * ldb;
+          const b1 = b0 + ldb;
+          const b2 = b1 + ldb;
+          const b3 = b2 + ldb;
+          for (let j = 0; j < N; j++)
+            acc[j] += a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
+        }
+        for (; k < K; k++) {
           const aik = a[aRow + k];
-          if (aik === 0) continue;
           const bRow = bOff + k * ldb;
           for (let j = 0; j < N; j++) acc[j] += aik * B[bRow + j];
         }
@@ -63,7 +100,8 @@ export function gemm(g: GemmArgs): void {
 function checkGemm(g: GemmArgs): void {
   const { M, N, K, batch } = g;
   const dims = `gemm(M=${M}, N=${N}, K=${K}, batch=${batch}, transA=${g.transA}, transB=${g.transB})`;
-  if (![M, N, K, batch].every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${dims}: bad dimensions`);
+  if (![M, N, K, batch].every((d) => Number.isInteger(d) && d >= 0))
+    throw new Error(`${dims}: bad dimensions`);
   if (M === 0 || N === 0 || batch === 0) return;
   const [ar, ac] = g.transA ? [K, M] : [M, K];
   const [br, bc] = g.transB ? [N, K] : [K, N];
@@ -72,9 +110,12 @@ function checkGemm(g: GemmArgs): void {
   if (g.lda < ac || g.ldb < bc || g.ldc < N) {
     throw new Error(`${dims}: leading dims lda=${g.lda} ldb=${g.ldb} ldc=${g.ldc} too small`);
   }
-  if (last(g.offA, g.strideA, ar, g.lda, ac) > g.A.length) throw new Error(`${dims}: A (length ${g.A.length}) too short`);
-  if (last(g.offB, g.strideB, br, g.ldb, bc) > g.B.length) throw new Error(`${dims}: B (length ${g.B.length}) too short`);
-  if (last(g.offC, g.strideC, M, g.ldc, N) > g.C.length) throw new Error(`${dims}: C (length ${g.C.length}) too short`);
+  if (last(g.offA, g.strideA, ar, g.lda, ac) > g.A.length)
+    throw new Error(`${dims}: A (length ${g.A.length}) too short`);
+  if (last(g.offB, g.strideB, br, g.ldb, bc) > g.B.length)
+    throw new Error(`${dims}: B (length ${g.B.length}) too short`);
+  if (last(g.offC, g.strideC, M, g.ldc, N) > g.C.length)
+    throw new Error(`${dims}: C (length ${g.C.length}) too short`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,7 +196,7 @@ export function unary(op: UnaryOp, x: F32, out: F32): void {
       for (let i = 0; i < n; i++) out[i] = sigmoid(x[i]);
       return;
     case "relu":
-      for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
+      for (let i = 0; i < n; i++) out[i] = Math.max(x[i], 0);
       return;
     case "gelu":
       for (let i = 0; i < n; i++) out[i] = x[i] * normalCdf(x[i]);
@@ -272,10 +313,20 @@ export function unaryBackward(op: UnaryOp, x: F32, y: F32, gy: F32, out: F32): v
 
 /** Broadcasting binary op over outShape; aStrides/bStrides have 0 on broadcast dimensions.
  * Walks out in row-major order one last-axis row at a time. */
-export function binary(op: BinaryOp, a: F32, aStrides: number[], b: F32, bStrides: number[], out: F32, outShape: number[]): void {
+export function binary(
+  op: BinaryOp,
+  a: F32,
+  aStrides: number[],
+  b: F32,
+  bStrides: number[],
+  out: F32,
+  outShape: number[],
+): void {
   const r = outShape.length;
   if (aStrides.length !== r || bStrides.length !== r) {
-    throw new Error(`binary ${op}: strides of rank ${aStrides.length}/${bStrides.length} for an output of rank ${r}`);
+    throw new Error(
+      `binary ${op}: strides of rank ${aStrides.length}/${bStrides.length} for an output of rank ${r}`,
+    );
   }
   let total = 1;
   for (const d of outShape) total *= d;
@@ -306,7 +357,18 @@ export function binary(op: BinaryOp, a: F32, aStrides: number[], b: F32, bStride
   }
 }
 
-function binaryRow(op: BinaryOp, a: F32, ia: number, sa: number, b: F32, ib: number, sb: number, out: F32, o: number, n: number): void {
+function binaryRow(
+  op: BinaryOp,
+  a: F32,
+  ia: number,
+  sa: number,
+  b: F32,
+  ib: number,
+  sb: number,
+  out: F32,
+  o: number,
+  n: number,
+): void {
   switch (op) {
     case "add":
       for (let j = 0; j < n; j++) out[o + j] = a[ia + j * sa] + b[ib + j * sb];
@@ -371,7 +433,8 @@ export function axpy(alpha: number, x: F32, y: F32): void {
 }
 
 function checkLen(kernel: string, op: string, want: number, got: number): void {
-  if (want !== got) throw new Error(`${kernel}${op ? ` ${op}` : ""}: array of length ${got} where ${want} is needed`);
+  if (want !== got)
+    throw new Error(`${kernel}${op ? ` ${op}` : ""}: array of length ${got} where ${want} is needed`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,9 +483,9 @@ export function argmax(x: F32, outer: number, n: number, inner: number, out: I32
     for (let i = 0; i < inner; i++) {
       let best = x[base + i];
       let bi = 0;
-      for (let k = 1; k < n && best === best; k++) {
+      for (let k = 1; k < n && !Number.isNaN(best); k++) {
         const v = x[base + k * inner + i];
-        if (v > best || v !== v) {
+        if (v > best || Number.isNaN(v)) {
           best = v;
           bi = k;
         }
@@ -502,7 +565,8 @@ function checkRows(kernel: string, table: F32, cols: number, idx: I32): number {
   }
   const rows = cols > 0 ? table.length / cols : 0;
   for (let r = 0; r < idx.length; r++) {
-    if (idx[r] < 0 || idx[r] >= rows) throw new Error(`${kernel}: index ${idx[r]} at position ${r} out of range [0, ${rows})`);
+    if (idx[r] < 0 || idx[r] >= rows)
+      throw new Error(`${kernel}: index ${idx[r]} at position ${r} out of range [0, ${rows})`);
   }
   return rows;
 }
@@ -543,88 +607,4 @@ export function sumSquares(x: F32): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
   return s;
-}
-
-// ---------------------------------------------------------------------------------------------
-// dtype conversion. f32 -> 16-bit rounds to nearest, ties to even (PyTorch, NumPy, hardware).
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** bf16 is the top half of an f32: exact. */
-export function bf16ToF32(x: U16, out: F32): void {
-  checkLen("bf16ToF32", "", x.length, out.length);
-  const u = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  for (let i = 0; i < x.length; i++) u[i] = x[i] << 16;
-}
-
-/** Round-to-nearest-even on the low 16 bits; overflow rounds to Inf; NaN stays a (quiet) NaN
- * with its sign. */
-export function f32ToBf16(x: F32, out: U16): void {
-  checkLen("f32ToBf16", "", x.length, out.length);
-  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  for (let i = 0; i < x.length; i++) {
-    const b = u[i];
-    if ((b & 0x7fffffff) > 0x7f800000) out[i] = (b >>> 16) | 0x0040;
-    else out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-  }
-}
-
-let f16Table: Float32Array | null = null;
-
-/** Exact via a 65536-entry table built once. */
-export function f16ToF32(x: U16, out: F32): void {
-  checkLen("f16ToF32", "", x.length, out.length);
-  if (!f16Table) {
-    f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = f16BitsToNumber(h);
-  }
-  const t = f16Table;
-  for (let i = 0; i < x.length; i++) out[i] = t[x[i]];
-}
-
-function f16BitsToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-/** Exact round-to-nearest-even f32 -> IEEE half: subnormals, overflow to Inf, NaN -> quiet NaN
- * 0x7e00 with the sign (as PyTorch). */
-export function f32ToF16(x: F32, out: U16): void {
-  checkLen("f32ToF16", "", x.length, out.length);
-  for (let i = 0; i < x.length; i++) {
-    f32Scratch[0] = x[i];
-    out[i] = f32BitsToF16(u32Scratch[0]);
-  }
-}
-
-function f32BitsToF16(b: number): number {
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  const mant = b & 0x7fffff;
-  if (exp === 0xff) return mant ? sign | 0x7e00 : sign | 0x7c00;
-  if (exp === 0) return sign; // f32 subnormals are far below half's smallest subnormal (2^-24)
-  const e = exp - 127;
-  if (e > 15) return sign | 0x7c00;
-  if (e >= -14) {
-    // normal half: keep 10 of 23 mantissa bits; a carry out of the mantissa bumps the exponent
-    // (and from e = 15 reaches 0x7c00 = Inf), which is exactly the rounded result
-    let h = ((e + 15) << 10) | (mant >>> 13);
-    const rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-    return sign | h;
-  }
-  // subnormal half: value = full * 2^(e-23) = (full >> shift) units of 2^-24, shift = -(e + 1)
-  const shift = -(e + 1);
-  if (shift > 24) return sign;
-  const full = mant | 0x800000;
-  let q = full >>> shift;
-  const rest = full & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  if (rest > half || (rest === half && q & 1)) q++;
-  return sign | q;
 }

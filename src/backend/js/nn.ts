@@ -143,7 +143,15 @@ export function layerNormBackward(
 }
 
 /** out = x * rstd * w with rstd = 1 / sqrt(mean(x^2) + eps); saves rstd (rows). */
-export function rmsNorm(x: F32, w: F32 | null, rows: number, cols: number, eps: number, out: F32, rstd: F32): void {
+export function rmsNorm(
+  x: F32,
+  w: F32 | null,
+  rows: number,
+  cols: number,
+  eps: number,
+  out: F32,
+  rstd: F32,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let ms = 0;
@@ -158,7 +166,16 @@ export function rmsNorm(x: F32, w: F32 | null, rows: number, cols: number, eps: 
 
 /** y_j = x_j r w_j with r = (mean(x^2) + eps)^(-1/2) and dr/dx_j = -r^3 x_j / cols, so
  * gx_j = r w_j gy_j - x_j r^3 / cols * sum_i(gy_i w_i x_i); accumulates gw += gy * x * r. */
-export function rmsNormBackward(x: F32, w: F32 | null, rstd: F32, gy: F32, rows: number, cols: number, gx: F32, gw: F32 | null): void {
+export function rmsNormBackward(
+  x: F32,
+  w: F32 | null,
+  rstd: F32,
+  gy: F32,
+  rows: number,
+  cols: number,
+  gx: F32,
+  gw: F32 | null,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     const s = rstd[r];
@@ -195,7 +212,9 @@ export function rope(
   for (let bt = 0; bt < B * T; bt++) {
     const p = pos[bt];
     if (!(p >= 0 && p < maxPos)) {
-      throw new Error(`rope: position ${p} at (b, t) = (${Math.floor(bt / T)}, ${bt % T}) is outside the cache [0, ${maxPos})`);
+      throw new Error(
+        `rope: position ${p} at (b, t) = (${Math.floor(bt / T)}, ${bt % T}) is outside the cache [0, ${maxPos})`,
+      );
     }
     const cs = p * half;
     for (let h = 0; h < nh; h++) {
@@ -221,15 +240,30 @@ const KEY_BLOCK = 64;
 function checkAttention(a: AttentionArgs): void {
   const { B, T, S, nh, nkv, hs } = a;
   if (nkv <= 0 || nh % nkv !== 0) throw new Error(`attention: nh ${nh} is not a multiple of nkv ${nkv}`);
-  if (a.q.length !== B * T * nh * hs) throw new Error(`attention: q has ${a.q.length} elements, expected (B, T, nh, hs) = (${B}, ${T}, ${nh}, ${hs})`);
-  for (const [name, t] of [["k", a.k], ["v", a.v]] as const) {
-    if (t.length !== B * S * nkv * hs) throw new Error(`attention: ${name} has ${t.length} elements, expected (B, S, nkv, hs) = (${B}, ${S}, ${nkv}, ${hs})`);
+  if (a.q.length !== B * T * nh * hs)
+    throw new Error(
+      `attention: q has ${a.q.length} elements, expected (B, T, nh, hs) = (${B}, ${T}, ${nh}, ${hs})`,
+    );
+  for (const [name, t] of [
+    ["k", a.k],
+    ["v", a.v],
+  ] as const) {
+    if (t.length !== B * S * nkv * hs)
+      throw new Error(
+        `attention: ${name} has ${t.length} elements, expected (B, S, nkv, hs) = (${B}, ${S}, ${nkv}, ${hs})`,
+      );
   }
   if (a.causal && S < T) throw new Error(`attention: causal needs S >= T, got T ${T} and S ${S}`);
-  if (a.keyPadding && a.keyPadding.length !== B * S) throw new Error(`attention: keyPadding has ${a.keyPadding.length} elements, expected (B, S) = (${B}, ${S})`);
+  if (a.keyPadding && a.keyPadding.length !== B * S)
+    throw new Error(
+      `attention: keyPadding has ${a.keyPadding.length} elements, expected (B, S) = (${B}, ${S})`,
+    );
   if (a.segments) {
     if (T !== S) throw new Error(`attention: segments need T == S, got T ${T} and S ${S}`);
-    if (a.segments.length !== B * T) throw new Error(`attention: segments has ${a.segments.length} elements, expected (B, T) = (${B}, ${T})`);
+    if (a.segments.length !== B * T)
+      throw new Error(
+        `attention: segments has ${a.segments.length} elements, expected (B, T) = (${B}, ${T})`,
+      );
   }
 }
 
@@ -310,26 +344,37 @@ export function attention(a: AttentionArgs, out: F32, lse: F32): void {
 /** FlashAttention-2 backward. With P_ts = exp(scale q_t.k_s - lse_t), D_t = dO_t . O_t and
  * dP_ts = dO_t . v_s:  dS = P (dP - D);  gq_t = scale sum_s dS_ts k_s;  gk_s = scale sum_t dS_ts q_t;
  * gv_s = sum_t P_ts dO_t  (gk, gv summed over the heads that share a kv head). */
-export function attentionBackward(a: AttentionArgs, out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32): void {
+export function attentionBackward(
+  a: AttentionArgs,
+  out: F32,
+  lse: F32,
+  gOut: F32,
+  gq: F32,
+  gk: F32,
+  gv: F32,
+): void {
   checkAttention(a);
   const { B, T, S, nh, nkv, hs, scale, q, k, v } = a;
   const group = nh / nkv;
-  gq.fill(0);
+  const masked = a.keyPadding !== null || a.segments !== null;
+  const gqRow = new Float64Array(hs); // scratch: gq of the current query row
   gk.fill(0);
   gv.fill(0);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nh; h++) {
       const kh = Math.floor(h / group);
       for (let t = 0; t < T; t++) {
-        const L = lse[(b * nh + h) * T + t];
-        if (L === Number.NEGATIVE_INFINITY) continue; // fully masked row: output was 0, no gradient
         const qo = ((b * T + t) * nh + h) * hs;
+        gqRow.fill(0);
+        const L = lse[(b * nh + h) * T + t];
+        // a fully masked row (lse -inf) had output 0 and gets no gradient
+        const end = L === Number.NEGATIVE_INFINITY ? 0 : keyEnd(a, t);
         let D = 0;
         for (let i = 0; i < hs; i++) D += gOut[qo + i] * out[qo + i];
-        const end = keyEnd(a, t);
         for (let s = 0; s < end; s++) {
-          if (!visible(a, b, t, s)) continue;
+          if (masked && !visible(a, b, t, s)) continue;
           const ko = ((b * S + s) * nkv + kh) * hs;
+          // (hs) . (hs): the score q_t.k_s and dP_ts = dO_t.v_s
           let dot = 0;
           let dP = 0;
           for (let i = 0; i < hs; i++) {
@@ -339,11 +384,12 @@ export function attentionBackward(a: AttentionArgs, out: F32, lse: F32, gOut: F3
           const P = Math.exp(dot * scale - L);
           const dS = P * (dP - D) * scale;
           for (let i = 0; i < hs; i++) {
-            gq[qo + i] += dS * k[ko + i];
+            gqRow[i] += dS * k[ko + i];
             gk[ko + i] += dS * q[qo + i];
             gv[ko + i] += P * gOut[qo + i];
           }
         }
+        for (let i = 0; i < hs; i++) gq[qo + i] = gqRow[i];
       }
     }
   }
@@ -354,12 +400,22 @@ export function attentionBackward(a: AttentionArgs, out: F32, lse: F32, gOut: F3
 
 function checkTarget(t: number, r: number, V: number, ignoreIndex: number): void {
   if (t !== ignoreIndex && !(t >= 0 && t < V)) {
-    throw new Error(`crossEntropy: target ${t} at row ${r} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);
+    throw new Error(
+      `crossEntropy: target ${t} at row ${r} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`,
+    );
   }
 }
 
 /** losses[r] = lse_r - logits[r, t_r] (0 for ignored rows); lse (rows) saved for every row. */
-export function crossEntropy(logits: F32, targets: I32, rows: number, V: number, ignoreIndex: number, losses: F32, lse: F32): void {
+export function crossEntropy(
+  logits: F32,
+  targets: I32,
+  rows: number,
+  V: number,
+  ignoreIndex: number,
+  losses: F32,
+  lse: F32,
+): void {
   for (let r = 0; r < rows; r++) {
     const t = targets[r];
     checkTarget(t, r, V, ignoreIndex);

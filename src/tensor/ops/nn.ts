@@ -7,8 +7,8 @@
 // F.softmax, F.layer_norm, LlamaRMSNorm, F.gelu, F.dropout, LlamaRotaryEmbedding +
 // apply_rotary_pos_emb, F.scaled_dot_product_attention, F.cross_entropy.
 
-import { backend } from "../../backend/index.js";
 import type { UnaryOp } from "../../backend/backend.js";
+import { backend } from "../../backend/index.js";
 import type { Generator } from "../random.js";
 import { normAxis, numel, record, sameShape, Tensor } from "../tensor.js";
 import { unaryOp } from "./elementwise.js";
@@ -34,7 +34,12 @@ type RowBackward = (y: F32, gy: F32, rows: number, cols: number, gx: F32) => voi
 
 /** Run a last-axis row kernel along `axis`: view x as (outer, n, inner) and, when inner > 1,
  * transpose to (outer, inner, n), apply, and transpose back. */
-function alongAxis(shape: readonly number[], axis: number, inputs: F32[], kernel: (xs: F32[], rows: number, n: number, out: F32) => void): F32 {
+function alongAxis(
+  shape: readonly number[],
+  axis: number,
+  inputs: F32[],
+  kernel: (xs: F32[], rows: number, n: number, out: F32) => void,
+): F32 {
   const n = shape[axis];
   const outer = numel(shape.slice(0, axis));
   const inner = numel(shape.slice(axis + 1));
@@ -100,7 +105,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 function checkNormWeight(op: string, x: Tensor, t: Tensor | null, name: string): F32 | null {
   if (!t) return null;
   const C = x.shape[x.ndim - 1];
-  if (t.ndim !== 1 || t.shape[0] !== C) throw new Error(`${op}: ${name} has shape [${t.shape}], expected [${C}] for x of shape [${x.shape}]`);
+  if (t.ndim !== 1 || t.shape[0] !== C)
+    throw new Error(`${op}: ${name} has shape [${t.shape}], expected [${C}] for x of shape [${x.shape}]`);
   return f32Of(t, op, name);
 }
 
@@ -159,7 +165,8 @@ export function rmsNorm(x: Tensor, w: Tensor | null, eps = 1e-6): Tensor {
 /** GELU (PyTorch F.gelu): "none" is the exact erf form, "tanh" the tanh approximation
  * (gelu_pytorch_tanh, used by SigLIP). */
 export function gelu(x: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
-  if (approximate !== "none" && approximate !== "tanh") throw new Error(`gelu: approximate must be "none" or "tanh", got "${approximate}"`);
+  if (approximate !== "none" && approximate !== "tanh")
+    throw new Error(`gelu: approximate must be "none" or "tanh", got "${approximate}"`);
   const op: UnaryOp = approximate === "tanh" ? "gelu_tanh" : "gelu";
   return unaryOp(op, x);
 }
@@ -203,17 +210,28 @@ export function dropout(x: Tensor, p: number, gen: Generator, training: boolean)
 export interface RopeCache {
   cos: Tensor;
   sin: Tensor;
+  /** positions covered: [0, maxPos) */
+  maxPos: number;
 }
 
 /** Rotary tables as Hugging Face LlamaRotaryEmbedding builds them: inv_freq_i = 1 / theta^(2i/hs),
  * angle(p, i) = p * inv_freq_i, with "linear" scaling dividing positions by `factor`. Every step
  * is rounded to f32 like HF's float32 computation, so long positions match it too.
  * @example const rc = ropeCache(64, 2048, 10000) */
-export function ropeCache(headDim: number, maxPos: number, theta = 10000, scaling?: { type: "linear"; factor: number }): RopeCache {
-  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) throw new Error(`ropeCache: headDim must be a positive even integer, got ${headDim}`);
-  if (!Number.isInteger(maxPos) || maxPos <= 0) throw new Error(`ropeCache: maxPos must be a positive integer, got ${maxPos}`);
+export function ropeCache(
+  headDim: number,
+  maxPos: number,
+  theta = 10000,
+  scaling?: { type: "linear"; factor: number },
+): RopeCache {
+  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0)
+    throw new Error(`ropeCache: headDim must be a positive even integer, got ${headDim}`);
+  if (!Number.isInteger(maxPos) || maxPos <= 0)
+    throw new Error(`ropeCache: maxPos must be a positive integer, got ${maxPos}`);
   if (scaling && (scaling.type !== "linear" || !(scaling.factor > 0))) {
-    throw new Error(`ropeCache: only {type: "linear", factor > 0} scaling is supported, got ${JSON.stringify(scaling)}`);
+    throw new Error(
+      `ropeCache: only {type: "linear", factor > 0} scaling is supported, got ${JSON.stringify(scaling)}`,
+    );
   }
   const f = Math.fround;
   const half = headDim / 2;
@@ -229,7 +247,7 @@ export function ropeCache(headDim: number, maxPos: number, theta = 10000, scalin
       sin[p * half + i] = Math.sin(a);
     }
   }
-  return { cos: new Tensor(cos, [maxPos, half]), sin: new Tensor(sin, [maxPos, half]) };
+  return { cos: new Tensor(cos, [maxPos, half]), sin: new Tensor(sin, [maxPos, half]), maxPos };
 }
 
 /** Rotate x (B, T, nh, hs) by the angles of `positions` (B, T) (HF rotate-half:
@@ -241,9 +259,14 @@ export function applyRope(x: Tensor, cache: RopeCache, positions: Tensor): Tenso
   const [B, T, nh, hs] = x.shape;
   const xd = f32Of(x, op, "x");
   const pos = i32Of(positions, op, "positions");
-  if (!sameShape(positions.shape, [B, T])) throw new Error(`${op}: positions has shape [${positions.shape}], expected (B, T) = [${B}, ${T}] for x [${x.shape}]`);
+  if (!sameShape(positions.shape, [B, T]))
+    throw new Error(
+      `${op}: positions has shape [${positions.shape}], expected (B, T) = [${B}, ${T}] for x [${x.shape}]`,
+    );
   if (cache.cos.ndim !== 2 || cache.cos.shape[1] * 2 !== hs || !sameShape(cache.cos.shape, cache.sin.shape)) {
-    throw new Error(`${op}: cache cos [${cache.cos.shape}] / sin [${cache.sin.shape}] do not fit head size ${hs} (expected (maxPos, ${hs / 2}))`);
+    throw new Error(
+      `${op}: cache cos [${cache.cos.shape}] / sin [${cache.sin.shape}] do not fit head size ${hs} (expected (maxPos, ${hs / 2}))`,
+    );
   }
   const cos = f32Of(cache.cos, op, "cos");
   const sin = f32Of(cache.sin, op, "sin");
@@ -283,20 +306,27 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const [B, T, nh, hs] = q.shape;
   const [, S, nkv] = k.shape;
   if (!sameShape(k.shape, v.shape) || k.shape[0] !== B || k.shape[3] !== hs || nkv === 0 || nh % nkv !== 0) {
-    throw new Error(`${op}: expected q (B, T, nh, hs), k and v (B, S, nkv, hs) with nh % nkv == 0, got q [${q.shape}], k [${k.shape}], v [${v.shape}]`);
+    throw new Error(
+      `${op}: expected q (B, T, nh, hs), k and v (B, S, nkv, hs) with nh % nkv == 0, got q [${q.shape}], k [${k.shape}], v [${v.shape}]`,
+    );
   }
   const causal = opts.causal ?? false;
   if (causal && S < T) throw new Error(`${op}: causal needs S >= T, got q [${q.shape}] and k [${k.shape}]`);
   let keyPadding: Int32Array | null = null;
   if (opts.keyPadding) {
     keyPadding = i32Of(opts.keyPadding, op, "keyPadding");
-    if (!sameShape(opts.keyPadding.shape, [B, S])) throw new Error(`${op}: keyPadding has shape [${opts.keyPadding.shape}], expected (B, S) = [${B}, ${S}]`);
+    if (!sameShape(opts.keyPadding.shape, [B, S]))
+      throw new Error(
+        `${op}: keyPadding has shape [${opts.keyPadding.shape}], expected (B, S) = [${B}, ${S}]`,
+      );
   }
   let segments: Int32Array | null = null;
   if (opts.segments) {
     segments = i32Of(opts.segments, op, "segments");
     if (T !== S || !sameShape(opts.segments.shape, [B, T])) {
-      throw new Error(`${op}: segments has shape [${opts.segments.shape}], expected (B, T) = [${B}, ${T}] with T == S (k [${k.shape}])`);
+      throw new Error(
+        `${op}: segments has shape [${opts.segments.shape}], expected (B, T) = [${B}, ${T}] with T == S (k [${k.shape}])`,
+      );
     }
   }
   const args = {
@@ -343,10 +373,17 @@ export interface CrossEntropyOptions {
  * When every target is ignored the loss is 0 with a zero gradient (PyTorch returns NaN), so a
  * fully masked micro-batch does not poison gradient accumulation.
  * @example const loss = crossEntropy(logits, labels); loss.backward() */
-export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = -100, opts: CrossEntropyOptions = {}): Tensor {
+export function crossEntropy(
+  logits: Tensor,
+  targets: Tensor,
+  ignoreIndex = -100,
+  opts: CrossEntropyOptions = {},
+): Tensor {
   const op = "crossEntropy";
   if (logits.ndim < 1 || !sameShape(logits.shape.slice(0, -1), targets.shape)) {
-    throw new Error(`${op}: logits [${logits.shape}] must be (..., V) with targets (...), got targets [${targets.shape}]`);
+    throw new Error(
+      `${op}: logits [${logits.shape}] must be (..., V) with targets (...), got targets [${targets.shape}]`,
+    );
   }
   const x = f32Of(logits, op, "logits");
   const tgt = i32Of(targets, op, "targets");

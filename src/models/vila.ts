@@ -1,0 +1,256 @@
+// VilaForCausalLM: vision tower -> projector -> image tokens spliced into the LLM's input
+// embeddings where IMAGE_TOKEN_INDEX (-200) stands (llava_arch.py
+// prepare_inputs_labels_for_multimodal, VILA1.5). Any number of images anywhere in any row;
+// images are consumed in order across the whole batch; image positions get label -100; rows are
+// right-padded with zero embeddings (or left-padded for batched generation); text-only input skips
+// the vision tower. Modules are named `llm`, `vision_tower`, `mm_projector`, as in the VILA1.5
+// checkpoint folders.
+
+import { Module } from "../nn/index.js";
+import { crossEntropy } from "../tensor/ops/nn.js";
+import { concat, pad, reshape, slice, stack } from "../tensor/ops/shape.js";
+import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { Tensor } from "../tensor/tensor.js";
+import { type KVCache, type LlamaConfig, LlamaForCausalLM } from "./llm/llama.js";
+import { MultimodalProjector, type ProjectorConfig } from "./projector.js";
+import { type ClipVisionConfig, ClipVisionModel } from "./vision/clip.js";
+import { type SiglipVisionConfig, SiglipVisionModel } from "./vision/siglip.js";
+
+export const IMAGE_TOKEN_INDEX = -200;
+export const IGNORE_INDEX = -100;
+
+export type VisionConfig = (SiglipVisionConfig | ClipVisionConfig) & { architectures?: string[]; model_type?: string };
+
+export interface VilaConfig {
+  llm: LlamaConfig;
+  vision: VisionConfig;
+  projector: ProjectorConfig;
+  /** hidden_states index of the tower (-2 = output of the second-to-last layer). */
+  mm_vision_select_layer?: number;
+  /** "patch" drops token 0 (CLIP's class token); "cls_patch" keeps all (SigLIP). */
+  mm_vision_select_feature?: "patch" | "cls_patch";
+}
+
+export function isSiglip(c: VisionConfig): boolean {
+  const a = c.architectures?.[0] ?? "";
+  return a.startsWith("Siglip") || c.model_type === "siglip_vision_model" || c.model_type === "siglip";
+}
+
+export function isClip(c: VisionConfig): boolean {
+  const a = c.architectures?.[0] ?? "";
+  return a.startsWith("CLIPVision") || c.model_type === "clip_vision_model" || c.model_type === "clip";
+}
+
+export interface VilaInputs {
+  /** (B, L) i32 with -200 where images go. */
+  inputIds: Tensor;
+  /** (nImg, 3, H, W) pixels, in the order the -200 markers appear row by row. */
+  images?: Tensor | null;
+  /** (B, L) i32 labels (-100 = no loss); shifted inside, as HF causal LMs do. */
+  labels?: Tensor;
+  /** (B, L) i32 1 = real token, 0 = padding in the input ids. */
+  attentionMask?: Tensor;
+  /** (B, L) i32 segment ids of packed samples; positions restart at 0 in each segment. */
+  segments?: Tensor;
+  /** truncate each expanded row to this many positions (tokenizer_model_max_length). */
+  maxLength?: number;
+  paddingSide?: "right" | "left";
+  cache?: KVCache;
+}
+
+export interface Spliced {
+  embeds: Tensor; // (B, T, C)
+  labels: Tensor | null; // (B, T)
+  keyPadding: Tensor | null; // (B, T) 1 real / 0 pad, null when no row is padded
+  segments: Tensor | null; // (B, T)
+  positions: Tensor; // (B, T)
+  lengths: number[];
+}
+
+export class VilaForCausalLM extends Module {
+  llm: LlamaForCausalLM;
+  visionTower: SiglipVisionModel | ClipVisionModel;
+  mmProjector: MultimodalProjector;
+  readonly selectLayer: number;
+  readonly selectFeature: "patch" | "cls_patch";
+
+  constructor(
+    readonly config: VilaConfig,
+    gen: Generator = defaultGenerator,
+  ) {
+    super();
+    const v = config.vision;
+    if (isSiglip(v)) this.visionTower = this.module("vision_tower", new SiglipVisionModel(v, gen));
+    else if (isClip(v)) this.visionTower = this.module("vision_tower", new ClipVisionModel(v, gen));
+    else throw new Error(`unsupported vision tower architecture "${v.architectures?.[0] ?? v.model_type}" (SiglipVisionModel, CLIPVisionModel)`);
+    this.mmProjector = this.module("mm_projector", new MultimodalProjector(config.projector, v.hidden_size, config.llm.hidden_size, gen));
+    this.llm = this.module("llm", new LlamaForCausalLM(config.llm, gen));
+    this.selectLayer = config.mm_vision_select_layer ?? -2;
+    this.selectFeature = config.mm_vision_select_feature ?? "patch";
+    const L = v.num_hidden_layers;
+    const idx = this.selectLayer < 0 ? L + 1 + this.selectLayer : this.selectLayer;
+    if (idx < 0 || idx > L) throw new Error(`mm_vision_select_layer ${this.selectLayer} is out of range for a tower of ${L} layers`);
+  }
+
+  /** Vision tokens per image after feature selection. */
+  get visionTokens(): number {
+    const v = this.config.vision;
+    const P = (v.image_size / v.patch_size) ** 2;
+    return isClip(v) && this.selectFeature === "cls_patch" ? P + 1 : P;
+  }
+
+  /** Embeddings per image in the LLM sequence. */
+  get imageTokens(): number {
+    return this.mmProjector.tokensFor(this.visionTokens);
+  }
+
+  /** (nImg, 3, H, W) -> selected vision features (nImg, P', dv) */
+  visionFeatures(images: Tensor): Tensor {
+    const L = this.visionTower.numLayers;
+    const idx = this.selectLayer < 0 ? L + 1 + this.selectLayer : this.selectLayer;
+    const h = this.visionTower.hiddenState(images, idx);
+    if (this.selectFeature === "patch") return slice(h, 1, 1, h.shape[1]);
+    if (this.selectFeature !== "cls_patch") throw new Error(`unknown mm_vision_select_feature "${this.selectFeature}"`);
+    return h;
+  }
+
+  /** (nImg, 3, H, W) -> projected image embeddings (nImg, N, C) */
+  encodeImages(images: Tensor): Tensor {
+    return this.mmProjector.forward(this.visionFeatures(images));
+  }
+
+  /** Build the LLM input: text embeddings with image embeddings spliced in, labels, padding. */
+  splice(inp: VilaInputs): Spliced {
+    const ids = inp.inputIds.i32;
+    const [B, L] = inp.inputIds.shape;
+    let nMarkers = 0;
+    for (const x of ids) if (x === IMAGE_TOKEN_INDEX) nMarkers++;
+    const nImg = inp.images ? inp.images.shape[0] : 0;
+    if (nMarkers !== nImg) {
+      throw new Error(`the input has ${nMarkers} image token(s) (${IMAGE_TOKEN_INDEX}) but ${nImg} image(s) were given`);
+    }
+    const clamped = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) clamped[i] = ids[i] === IMAGE_TOKEN_INDEX ? 0 : ids[i];
+    const text = this.llm.embed(new Tensor(clamped, [B, L])); // (B, L, C)
+    const C = text.shape[2];
+    const feats = nImg ? this.encodeImages(inp.images!) : null; // (nImg, N, C)
+    const N = feats ? feats.shape[1] : 0;
+
+    const mask = inp.attentionMask?.i32;
+    const lab = inp.labels?.i32;
+    const seg = inp.segments?.i32;
+    const rows: Tensor[] = [];
+    const rowLabels: number[][] = [];
+    const rowSegs: number[][] = [];
+    let img = 0;
+    for (let b = 0; b < B; b++) {
+      const E = reshape(slice(text, 0, b, b + 1), [L, C]);
+      const pieces: Tensor[] = [];
+      const labs: number[] = [];
+      const segs: number[] = [];
+      let start = -1;
+      const flush = (end: number) => {
+        if (start >= 0 && end > start) pieces.push(slice(E, 0, start, end));
+        start = -1;
+      };
+      for (let t = 0; t < L; t++) {
+        const i = b * L + t;
+        if (mask && mask[i] === 0) {
+          flush(t);
+          continue;
+        }
+        const id = ids[i];
+        if (id === IMAGE_TOKEN_INDEX) {
+          flush(t);
+          pieces.push(reshape(slice(feats!, 0, img, img + 1), [N, C]));
+          img++;
+          for (let j = 0; j < N; j++) {
+            labs.push(IGNORE_INDEX);
+            segs.push(seg ? seg[i] : 0);
+          }
+        } else {
+          if (start < 0) start = t;
+          labs.push(lab ? lab[i] : IGNORE_INDEX);
+          segs.push(seg ? seg[i] : 0);
+        }
+      }
+      flush(L);
+      let row = pieces.length === 1 ? pieces[0] : pieces.length ? concat(pieces, 0) : null;
+      if (!row) throw new Error(`row ${b} of the batch is empty (every position is padding)`);
+      if (inp.maxLength && row.shape[0] > inp.maxLength) {
+        row = slice(row, 0, 0, inp.maxLength);
+        labs.length = inp.maxLength;
+        segs.length = inp.maxLength;
+      }
+      rows.push(row);
+      rowLabels.push(labs);
+      rowSegs.push(segs);
+    }
+
+    const lengths = rows.map((r) => r.shape[0]);
+    const T = Math.max(...lengths);
+    const left = inp.paddingSide === "left";
+    const padded = rows.map((r) => (r.shape[0] === T ? r : pad(r, [left ? [T - r.shape[0], 0] : [0, T - r.shape[0]], [0, 0]], 0)));
+    const embeds = B === 1 ? reshape(padded[0], [1, T, C]) : stack(padded, 0);
+    const labels = new Int32Array(B * T).fill(IGNORE_INDEX);
+    const keyPad = new Int32Array(B * T);
+    const segments = new Int32Array(B * T);
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      const off = left ? T - lengths[b] : 0;
+      let p = 0;
+      for (let t = 0; t < lengths[b]; t++) {
+        const k = b * T + off + t;
+        labels[k] = rowLabels[b][t];
+        keyPad[k] = 1;
+        segments[k] = rowSegs[b][t];
+        if (t > 0 && seg && rowSegs[b][t] !== rowSegs[b][t - 1]) p = 0;
+        positions[k] = p++;
+      }
+    }
+    const anyPad = lengths.some((l) => l !== T);
+    return {
+      embeds,
+      labels: inp.labels ? new Tensor(labels, [B, T]) : null,
+      keyPadding: anyPad ? new Tensor(keyPad, [B, T]) : null,
+      segments: seg ? new Tensor(segments, [B, T]) : null,
+      positions: new Tensor(positions, [B, T]),
+      lengths,
+    };
+  }
+
+  /** -> logits (B, T, V) over the expanded sequence, and the mean loss when labels are given. */
+  forward(inp: VilaInputs, opts: { lastOnly?: boolean } = {}): { logits: Tensor; loss: Tensor | null; spliced: Spliced } {
+    const s = this.splice(inp);
+    const past = inp.cache?.length ?? 0;
+    let positions = s.positions;
+    if (past) positions = new Tensor(s.positions.i32.map((p) => p + past), s.positions.shape);
+    let keyPadding = s.keyPadding ?? undefined;
+    if (inp.cache && keyPadding) {
+      throw new Error("VilaForCausalLM.forward: pass the full key padding mask through the generation API when using a cache");
+    }
+    const logits = this.llm.forward(
+      { inputsEmbeds: s.embeds, positionIds: positions, keyPadding, segments: s.segments ?? undefined, cache: inp.cache },
+      opts,
+    );
+    let loss: Tensor | null = null;
+    if (s.labels) loss = crossEntropy(logits, shiftLabels(s.labels, s.segments), IGNORE_INDEX);
+    return { logits, loss, spliced: s };
+  }
+}
+
+/** labels[b, t] -> labels[b, t + 1], last position -100 (HF's shift inside causal LMs); with
+ * packed segments, a position never predicts the first token of the next sample. */
+export function shiftLabels(labels: Tensor, segments: Tensor | null = null): Tensor {
+  const [B, T] = labels.shape;
+  const src = labels.i32;
+  const seg = segments?.i32;
+  const out = new Int32Array(B * T).fill(IGNORE_INDEX);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t + 1 < T; t++) {
+      const k = b * T + t;
+      if (!seg || seg[k] === seg[k + 1]) out[k] = src[k + 1];
+    }
+  }
+  return new Tensor(out, [B, T]);
+}

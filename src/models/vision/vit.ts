@@ -1,0 +1,132 @@
+// The transformer encoder shared by SigLIP and CLIP vision towers (HF SiglipEncoder /
+// CLIPEncoder): pre-norm layers of self-attention and an MLP, names
+// `encoder.layers.{i}.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2}`.
+
+import { LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
+import { add } from "../../tensor/ops/elementwise.js";
+import { attention, gelu, quickGelu } from "../../tensor/ops/nn.js";
+import { permute, reshape } from "../../tensor/ops/shape.js";
+import { randn, zeros } from "../../tensor/create.js";
+import type { Generator } from "../../tensor/random.js";
+import type { Tensor } from "../../tensor/tensor.js";
+
+export type VitAct = "gelu_pytorch_tanh" | "gelu" | "quick_gelu";
+
+export interface VitDims {
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  layer_norm_eps: number;
+  hidden_act: VitAct;
+  initializer_range?: number;
+}
+
+export function activation(act: VitAct, x: Tensor): Tensor {
+  if (act === "gelu_pytorch_tanh") return gelu(x, "tanh");
+  if (act === "gelu") return gelu(x, "none");
+  if (act === "quick_gelu") return quickGelu(x);
+  throw new Error(`unsupported vision hidden_act "${act}" (gelu_pytorch_tanh, gelu, quick_gelu)`);
+}
+
+class VitAttention extends Module {
+  qProj: Linear;
+  kProj: Linear;
+  vProj: Linear;
+  outProj: Linear;
+  constructor(
+    private readonly d: VitDims,
+    gen: Generator,
+  ) {
+    super();
+    const C = d.hidden_size;
+    const o = { gen, std: d.initializer_range };
+    this.kProj = this.module("k_proj", new Linear(C, C, o));
+    this.vProj = this.module("v_proj", new Linear(C, C, o));
+    this.qProj = this.module("q_proj", new Linear(C, C, o));
+    this.outProj = this.module("out_proj", new Linear(C, C, o));
+  }
+  /** (B, P, C) -> (B, P, C), bidirectional */
+  forward(x: Tensor): Tensor {
+    const [B, P, C] = x.shape;
+    const nh = this.d.num_attention_heads;
+    const hs = C / nh;
+    const q = reshape(this.qProj.forward(x), [B, P, nh, hs]);
+    const k = reshape(this.kProj.forward(x), [B, P, nh, hs]);
+    const v = reshape(this.vProj.forward(x), [B, P, nh, hs]);
+    return this.outProj.forward(reshape(attention(q, k, v, { causal: false }), [B, P, C]));
+  }
+}
+
+class VitMLP extends Module {
+  fc1: Linear;
+  fc2: Linear;
+  constructor(
+    private readonly d: VitDims,
+    gen: Generator,
+  ) {
+    super();
+    const o = { gen, std: d.initializer_range };
+    this.fc1 = this.module("fc1", new Linear(d.hidden_size, d.intermediate_size, o));
+    this.fc2 = this.module("fc2", new Linear(d.intermediate_size, d.hidden_size, o));
+  }
+  forward(x: Tensor): Tensor {
+    return this.fc2.forward(activation(this.d.hidden_act, this.fc1.forward(x)));
+  }
+}
+
+class VitLayer extends Module {
+  selfAttn: VitAttention;
+  layerNorm1: LayerNorm;
+  mlp: VitMLP;
+  layerNorm2: LayerNorm;
+  constructor(d: VitDims, gen: Generator) {
+    super();
+    this.selfAttn = this.module("self_attn", new VitAttention(d, gen));
+    this.layerNorm1 = this.module("layer_norm1", new LayerNorm(d.hidden_size, d.layer_norm_eps));
+    this.mlp = this.module("mlp", new VitMLP(d, gen));
+    this.layerNorm2 = this.module("layer_norm2", new LayerNorm(d.hidden_size, d.layer_norm_eps));
+  }
+  forward(h: Tensor): Tensor {
+    h = add(h, this.selfAttn.forward(this.layerNorm1.forward(h)));
+    return add(h, this.mlp.forward(this.layerNorm2.forward(h)));
+  }
+}
+
+export class VitEncoder extends Module {
+  layers: ModuleList<VitLayer>;
+  constructor(d: VitDims, gen: Generator) {
+    super();
+    this.layers = this.module("layers", new ModuleList(Array.from({ length: d.num_hidden_layers }, () => new VitLayer(d, gen))));
+  }
+  /** Runs the first `upTo` layers; returns hidden_states[upTo] in HF's numbering
+   * (hidden_states[0] is the input, hidden_states[i] the output of layer i). */
+  forward(h: Tensor, upTo = this.layers.length): Tensor {
+    for (let i = 0; i < upTo; i++) h = this.layers.at(i).forward(h);
+    return h;
+  }
+}
+
+/** (B, 3, H, W) -> (B, gh*gw, 3*p*p) with each patch flattened in (c, ky, kx) order, the layout
+ * of a Conv2d weight (C, 3, p, p), so a stride-p convolution is a matmul with the reshaped weight. */
+export function patchify(pixels: Tensor, patch: number): Tensor {
+  const [B, ch, H, W] = pixels.shape;
+  if (H % patch || W % patch) throw new Error(`image of ${H}x${W} pixels is not a multiple of the patch size ${patch}`);
+  const gh = H / patch;
+  const gw = W / patch;
+  // (B, 3, gh, p, gw, p) -> (B, gh, gw, 3, p, p) -> (B, gh*gw, 3*p*p)
+  const r = reshape(pixels, [B, ch, gh, patch, gw, patch]);
+  return reshape(permute(r, [0, 2, 4, 1, 3, 5]), [B, gh * gw, ch * patch * patch]);
+}
+
+/** A Conv2d's parameters (`weight` (C, ch, p, p), optional `bias`), applied as a patch matmul. */
+export class ConvWeights extends Module {
+  weight: Tensor;
+  bias: Tensor | null = null;
+  constructor(C: number, ch: number, p: number, std: number, bias: boolean, gen: Generator) {
+    super();
+    this.weight = this.param("weight", randn([C, ch, p, p], gen, std));
+    if (bias) this.bias = this.param("bias", zeros([C]));
+  }
+}
+
