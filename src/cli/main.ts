@@ -5,6 +5,9 @@
 type Command = { describe: string; load: () => Promise<{ run(argv: string[]): Promise<number | undefined> | number | undefined }> };
 
 const commands: Record<string, Command> = {
+  metric: { describe: "score predictions with an official metric (vqa, textvqa, cider, mc, pope, exact)", load: () => import("./metric.js") },
+  tokenizer: { describe: "train a byte-level BPE tokenizer, or encode text with one", load: () => import("./tokenizer.js") },
+  world: { describe: "generate the embedded world dataset", load: () => import("./world.js") },
 };
 
 function usage(): string {

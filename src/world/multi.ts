@@ -1,0 +1,112 @@
+// Multi-image questions (the paper's multi-image reasoning): two images in one prompt,
+// "Image 1: <image>\nImage 2: <image>\n<question>", asking which image has more objects or
+// has a given object, totals across images, shared colours, and whether two landmark views
+// show the same landmark.
+
+import { article } from "./describe.js";
+import type { Landmark } from "./landmarks.js";
+import type { AnswerType } from "./qa.js";
+import type { Rng } from "./rng.js";
+import type { Scene } from "./scene.js";
+import { COLOUR_NAMES, SHAPE_NAMES, SHAPE_PLURALS } from "./vocab.js";
+
+export interface MultiQa {
+  question: string;
+  answer: string;
+  answerType: AnswerType;
+  category: string;
+  long: string;
+}
+
+/** The image placeholders of an n-image prompt. */
+export function multiImagePrefix(n: number): string {
+  return Array.from({ length: n }, (_, i) => `Image ${i + 1}: <image>\n`).join("");
+}
+
+/** A question about two object scenes. */
+export function sceneComparison(a: Scene, b: Scene, rng: Rng): MultiQa {
+  const na = a.objects.length;
+  const nb = b.objects.length;
+  const kind = rng.int(4);
+  if (kind === 0 && na !== nb) {
+    const which = na > nb ? "image 1" : "image 2";
+    return {
+      question: "which image has more objects?",
+      answer: which,
+      answerType: "other",
+      category: "more",
+      long: `${which} has more objects: ${Math.max(na, nb)} against ${Math.min(na, nb)}.`,
+    };
+  }
+  if (kind === 1) {
+    const t = na + nb;
+    return {
+      question: "how many objects are there in the two images together?",
+      answer: String(t),
+      answerType: "number",
+      category: "total",
+      long: `image 1 has ${na} and image 2 has ${nb}, so there are ${t} in total.`,
+    };
+  }
+  if (kind === 2) {
+    // Half the time a colour the two images share (when there is one), so yes and no balance.
+    const shared = a.objects.filter((o) => b.objects.some((p) => p.colour === o.colour));
+    const pool = [...a.objects, ...b.objects];
+    const colour =
+      shared.length > 0 && rng.chance(0.5)
+        ? rng.pick(shared).colour
+        : pool.length > 0 && rng.chance(0.7)
+          ? rng.pick(pool).colour
+          : rng.pick(COLOUR_NAMES);
+    const inA = a.objects.some((o) => o.colour === colour);
+    const inB = b.objects.some((o) => o.colour === colour);
+    const both = inA && inB;
+    return {
+      question: `do both images have ${article(colour)} ${colour} object?`,
+      answer: both ? "yes" : "no",
+      answerType: "yes/no",
+      category: "both",
+      long: both
+        ? `yes, both images have ${article(colour)} ${colour} object.`
+        : `no, ${inA ? "only image 1 has one" : inB ? "only image 2 has one" : "neither image has one"}.`,
+    };
+  }
+  // Which image has an object found in exactly one of them (fall back to a count question).
+  const onlyA = a.objects.filter((o) => !b.objects.some((p) => p.colour === o.colour && p.shape === o.shape));
+  const onlyB = b.objects.filter((o) => !a.objects.some((p) => p.colour === o.colour && p.shape === o.shape));
+  const pickFrom = onlyA.length > 0 && (onlyB.length === 0 || rng.chance(0.5)) ? 1 : onlyB.length > 0 ? 2 : 0;
+  if (pickFrom > 0) {
+    const o = rng.pick(pickFrom === 1 ? onlyA : onlyB);
+    const a = article(o.colour);
+    return {
+      question: `which image has ${a} ${o.colour} ${o.shape}?`,
+      answer: `image ${pickFrom}`,
+      answerType: "other",
+      category: "which",
+      long: `image ${pickFrom} has ${a} ${o.colour} ${o.shape}.`,
+    };
+  }
+  const shape = rng.pick(SHAPE_NAMES);
+  const t = [...a.objects, ...b.objects].filter((o) => o.shape === shape).length;
+  return {
+    question: `how many ${SHAPE_PLURALS[shape]} are there in the two images together?`,
+    answer: String(t),
+    answerType: "number",
+    category: "total",
+    long: `there are ${t} in total.`,
+  };
+}
+
+/** Whether two landmark views show the same landmark. */
+export function landmarkComparison(a: Landmark, b: Landmark): MultiQa {
+  const same = a.id === b.id;
+  return {
+    question: "do these two pictures show the same landmark?",
+    answer: same ? "yes" : "no",
+    answerType: "yes/no",
+    category: "same_landmark",
+    long: same
+      ? `yes, both show ${a.fullName}.`
+      : `no, image 1 shows ${a.fullName} and image 2 shows ${b.fullName}.`,
+  };
+}

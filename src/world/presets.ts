@@ -1,0 +1,128 @@
+// World presets: how much of everything to generate and how hard the images are. `smoke` is for
+// tests (a second or two), `tiny` feeds the main job (generation well under a minute, a model
+// that trains in minutes on 2 cores), `small` is the hour-scale world with millions of corpus
+// words, half of them in-context episodes (what text ICL needed in the calibration prototype).
+
+import type { SceneKnobs } from "./scene.js";
+import { TEXTURE_NAMES } from "./vocab.js";
+
+export interface WorldPreset {
+  name: string;
+  /** Image side in pixels (default 64; resolution matters in the paper). */
+  imageSize: number;
+  landmarks: number;
+  heldOutLandmarks: number;
+  scene: SceneKnobs;
+  /** Image-text pairs: scenes, sign scenes, training views per landmark. */
+  pairs: { objects: number; signs: number; landmarkViews: number };
+  /** Interleaved documents. */
+  mmc4: { docs: number; wordsPerImage: number };
+  /** Visual instruction conversations: scenes, sign scenes, views per landmark, multi-image items. */
+  sft: { objects: number; signs: number; landmarkViews: number; multi: number };
+  /** Text-only instruction items. */
+  flan: { items: number };
+  corpus: { words: number; iclShare: number; arithmeticMax: number };
+  /** Benchmark sizes (images or items) and demonstrations per benchmark. */
+  bench: {
+    vqa: number;
+    textvqa: number;
+    knowledgeViews: number;
+    captions: number;
+    multi: number;
+    mmlu: number;
+    icl: number;
+    iclText: number;
+    support: number;
+  };
+}
+
+const HARD: SceneKnobs = {
+  minObjects: 1,
+  maxObjects: 6,
+  overlap: 0.75,
+  distractorProb: 0.3,
+  maxDistractors: 2,
+  noise: 6,
+  textures: TEXTURE_NAMES,
+  signNumberProb: 0.4,
+  signOnSceneProb: 0.15,
+  landmarkJitter: 0.08,
+};
+
+export const PRESETS: Record<string, WorldPreset> = {
+  smoke: {
+    name: "smoke",
+    imageSize: 64,
+    landmarks: 12,
+    heldOutLandmarks: 4,
+    scene: HARD,
+    pairs: { objects: 24, signs: 8, landmarkViews: 2 },
+    mmc4: { docs: 8, wordsPerImage: 100 },
+    sft: { objects: 16, signs: 8, landmarkViews: 1, multi: 4 },
+    flan: { items: 40 },
+    corpus: { words: 6000, iclShare: 0.5, arithmeticMax: 20 },
+    bench: {
+      vqa: 8,
+      textvqa: 6,
+      knowledgeViews: 1,
+      captions: 6,
+      multi: 4,
+      mmlu: 20,
+      icl: 6,
+      iclText: 10,
+      support: 4,
+    },
+  },
+  tiny: {
+    name: "tiny",
+    imageSize: 64,
+    landmarks: 72,
+    heldOutLandmarks: 24,
+    scene: HARD,
+    pairs: { objects: 900, signs: 400, landmarkViews: 6 },
+    mmc4: { docs: 320, wordsPerImage: 120 },
+    sft: { objects: 600, signs: 240, landmarkViews: 3, multi: 120 },
+    flan: { items: 1500 },
+    corpus: { words: 400_000, iclShare: 0.5, arithmeticMax: 20 },
+    bench: {
+      vqa: 300,
+      textvqa: 200,
+      knowledgeViews: 3,
+      captions: 200,
+      multi: 150,
+      mmlu: 400,
+      icl: 120,
+      iclText: 200,
+      support: 32,
+    },
+  },
+  small: {
+    name: "small",
+    imageSize: 64,
+    landmarks: 96,
+    heldOutLandmarks: 32,
+    scene: { ...HARD, maxObjects: 7, overlap: 0.7, noise: 8 },
+    pairs: { objects: 6000, signs: 2500, landmarkViews: 20 },
+    mmc4: { docs: 2500, wordsPerImage: 130 },
+    sft: { objects: 4000, signs: 1500, landmarkViews: 8, multi: 800 },
+    flan: { items: 12_000 },
+    corpus: { words: 4_000_000, iclShare: 0.5, arithmeticMax: 50 },
+    bench: {
+      vqa: 1000,
+      textvqa: 500,
+      knowledgeViews: 5,
+      captions: 500,
+      multi: 400,
+      mmlu: 1000,
+      icl: 300,
+      iclText: 500,
+      support: 64,
+    },
+  },
+};
+
+export function getPreset(name: string): WorldPreset {
+  const p = PRESETS[name];
+  if (!p) throw new Error(`world: unknown preset "${name}" (one of ${Object.keys(PRESETS).join(", ")})`);
+  return p;
+}

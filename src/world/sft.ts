@@ -1,0 +1,134 @@
+// Visual instruction data (the LLaVA SFT analogue) as a LLaVA conversation JSON list:
+// {"id", "image": path | path[], "conversations": [{"from": "human", "value": "<image>\n..."},
+// {"from": "gpt", "value": ...}, ...]}. Counting, colours, shapes, sizes, positions, relations,
+// reading signs, landmark names (all landmarks) and landmark facts (non-held-out only), detailed
+// descriptions, two-image comparisons, and step-by-step answers to composite questions.
+
+import { streamRng, type WorldContext } from "./context.js";
+import { detailedCaption } from "./describe.js";
+import { LANDMARK_FACTS } from "./landmarks.js";
+import { SHORT_ANSWER_PROMPT } from "./layout.js";
+import { landmarkComparison, multiImagePrefix, sceneComparison } from "./multi.js";
+import {
+  chainQuestion,
+  landmarkFactChain,
+  landmarkFactQuestion,
+  landmarkNameQuestion,
+  objectQuestions,
+  type Qa,
+  signQuestions,
+} from "./qa.js";
+import type { Rng } from "./rng.js";
+import { type Scene, sampleLandmarkView, sampleObjectsScene, sampleSignScene } from "./scene.js";
+
+export interface Turn {
+  from: "human" | "gpt";
+  value: string;
+}
+
+export interface LlavaRecord {
+  id: string;
+  image?: string | string[];
+  conversations: Turn[];
+}
+
+const DETAIL_PROMPTS = [
+  "describe the image in detail.",
+  "what do you see in this picture? describe everything.",
+  "give a detailed description of the image.",
+];
+
+/** A turn pair: short answers carry LLaVA-1.5's single-word suffix, long ones a sentence. */
+function turns(qa: Qa, rng: Rng): Turn[] {
+  const chain = qa.question.endsWith("think step by step.");
+  if (!chain && rng.chance(0.6)) {
+    return [
+      { from: "human", value: `${qa.question}\n${SHORT_ANSWER_PROMPT}` },
+      { from: "gpt", value: qa.answer },
+    ];
+  }
+  return [
+    { from: "human", value: qa.question },
+    { from: "gpt", value: qa.long },
+  ];
+}
+
+/** Prefix the first human turn with the image placeholder(s). */
+function withImages(ts: Turn[], prefix: string): Turn[] {
+  return ts.map((t, i) => (i === 0 ? { ...t, value: `${prefix}${t.value}` } : t));
+}
+
+function sceneConversation(scene: Scene, rng: Rng): Turn[] {
+  const pool = [...signQuestions(scene), ...(scene.kind === "sign" ? [] : objectQuestions(scene, rng))];
+  const picked = rng.sample(pool, Math.min(pool.length, rng.range(1, 3)));
+  const out: Turn[] = [];
+  if (scene.kind === "objects" && rng.chance(0.3)) {
+    const chain = chainQuestion(scene, rng);
+    if (chain) out.push(...turns(chain, rng));
+  }
+  for (const qa of picked) out.push(...turns(qa, rng));
+  if (rng.chance(0.25)) {
+    out.push(
+      { from: "human", value: rng.pick(DETAIL_PROMPTS) },
+      { from: "gpt", value: detailedCaption(scene, rng, null) },
+    );
+  }
+  return out;
+}
+
+/** The LLaVA conversation list of the preset. */
+export function makeSft(ctx: WorldContext): LlavaRecord[] {
+  const rng = streamRng(ctx, "sft");
+  const knobs = ctx.preset.scene;
+  const { sft } = ctx.preset;
+  const out: LlavaRecord[] = [];
+  const push = (image: string | string[], conv: Turn[], nImages: number) => {
+    const prefix = nImages === 1 ? "<image>\n" : multiImagePrefix(nImages);
+    out.push({
+      id: `sft-${String(out.length).padStart(6, "0")}`,
+      image,
+      conversations: withImages(conv, prefix),
+    });
+  };
+  const jobs: string[] = [];
+  for (let i = 0; i < sft.objects; i++) jobs.push("objects");
+  for (let i = 0; i < sft.signs; i++) jobs.push("signs");
+  for (let i = 0; i < sft.multi; i++) jobs.push("multi");
+  for (const lm of ctx.landmarks) for (let v = 0; v < sft.landmarkViews; v++) jobs.push(`lm:${lm.id}`);
+  rng.shuffle(jobs);
+  for (const job of jobs) {
+    if (job === "objects" || job === "signs") {
+      const scene =
+        job === "objects" ? sampleObjectsScene(rng, ctx.size, knobs) : sampleSignScene(rng, ctx.size, knobs);
+      const ref = ctx.images.add("train", scene);
+      push(ref.path, sceneConversation(scene, rng), 1);
+    } else if (job === "multi") {
+      if (rng.chance(0.25) && ctx.landmarks.length > 1) {
+        const a = rng.pick(ctx.landmarks);
+        const b = rng.chance(0.5) ? a : rng.pick(ctx.landmarks);
+        const ia = ctx.images.add("train", sampleLandmarkView(rng, ctx.size, knobs, a));
+        const ib = ctx.images.add("train", sampleLandmarkView(rng, ctx.size, knobs, b));
+        push([ia.path, ib.path], turns(landmarkComparison(a, b) as Qa, rng), 2);
+      } else {
+        const a = sampleObjectsScene(rng, ctx.size, knobs);
+        const b = sampleObjectsScene(rng, ctx.size, knobs);
+        const ia = ctx.images.add("train", a);
+        const ib = ctx.images.add("train", b);
+        push([ia.path, ib.path], turns(sceneComparison(a, b, rng) as Qa, rng), 2);
+      }
+    } else {
+      const lm = ctx.landmarks[Number(job.slice(3))];
+      const ref = ctx.images.add("train", sampleLandmarkView(rng, ctx.size, knobs, lm));
+      const conv = turns(landmarkNameQuestion(lm), rng);
+      // Held-out landmarks: name only; their facts are never paired with their images.
+      if (!lm.heldOut) {
+        const fact = rng.pick(LANDMARK_FACTS);
+        conv.push(
+          ...turns(rng.chance(0.4) ? landmarkFactChain(lm, fact) : landmarkFactQuestion(lm, fact), rng),
+        );
+      }
+      push(ref.path, conv, 1);
+    }
+  }
+  return out;
+}
