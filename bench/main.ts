@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   gemm: () => import("./gemm.js"),
   attention: () => import("./attention.js"),
   train: () => import("./train_step.js"),
+  vila3b: () => import("./vila_forward.js"),
 };
 
 async function main(): Promise<void> {

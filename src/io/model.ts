@@ -8,6 +8,7 @@ import type { LlamaConfig } from "../models/llm/llama.js";
 import type { ProjectorConfig } from "../models/projector.js";
 import { type VilaConfig, VilaForCausalLM, type VisionConfig } from "../models/vila.js";
 import type { Module } from "../nn/module.js";
+import { withMetaInit } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import {
   type Json,
@@ -24,7 +25,8 @@ const UNUSED: Record<string, RegExp> = {
 };
 
 export interface LoadOptions extends ReadOptions {
-  /** keep bf16/f16 weights in their storage dtype (inference); default converts to f32. */
+  /** keep bf16/f16 matrices (linear, embedding, conv weights) in their storage dtype for inference;
+   * vectors (norms, biases) are always f32. Default: everything f32. */
   keepDtype?: boolean;
 }
 
@@ -85,7 +87,7 @@ export function loadVila(
   opts: LoadOptions = {},
 ): { model: VilaForCausalLM; checkpoint: VilaCheckpoint } {
   const ckpt = readVilaCheckpoint(dir, opts);
-  const model = new VilaForCausalLM(vilaConfigOf(ckpt));
+  const model = withMetaInit(() => new VilaForCausalLM(vilaConfigOf(ckpt)));
   const keep = opts.keepDtype ?? false;
   const tied = model.llm.config.tie_word_embeddings;
   loadPart(model.llm, ckpt.llm.weights, UNUSED.llm, keep, tied ? ["lm_head.weight"] : []);

@@ -95,7 +95,7 @@ export class VilaForCausalLM extends Module {
   /** Vision tokens per image after feature selection. */
   get visionTokens(): number {
     const v = this.config.vision;
-    const P = (v.image_size / v.patch_size) ** 2;
+    const P = Math.floor(v.image_size / v.patch_size) ** 2;
     return isClip(v) && this.selectFeature === "cls_patch" ? P + 1 : P;
   }
 
@@ -222,21 +222,50 @@ export class VilaForCausalLM extends Module {
   /** -> logits (B, T, V) over the expanded sequence, and the mean loss when labels are given. */
   forward(inp: VilaInputs, opts: { lastOnly?: boolean } = {}): { logits: Tensor; loss: Tensor | null; spliced: Spliced } {
     const s = this.splice(inp);
-    const past = inp.cache?.length ?? 0;
-    let positions = s.positions;
-    if (past) positions = new Tensor(s.positions.i32.map((p) => p + past), s.positions.shape);
-    let keyPadding = s.keyPadding ?? undefined;
-    if (inp.cache && keyPadding) {
-      throw new Error("VilaForCausalLM.forward: pass the full key padding mask through the generation API when using a cache");
-    }
+    const { positions, keyPadding } = withCache(s, inp.cache);
     const logits = this.llm.forward(
-      { inputsEmbeds: s.embeds, positionIds: positions, keyPadding, segments: s.segments ?? undefined, cache: inp.cache },
+      { inputsEmbeds: s.embeds, positionIds: positions, keyPadding: keyPadding ?? undefined, segments: s.segments ?? undefined, cache: inp.cache },
       opts,
     );
+    if (inp.cache && keyPadding) inp.cache.keyPadding = keyPadding;
     let loss: Tensor | null = null;
     if (s.labels) loss = crossEntropy(logits, shiftLabels(s.labels, s.segments), IGNORE_INDEX);
     return { logits, loss, spliced: s };
   }
+}
+
+/**
+ * Positions and key padding of new tokens that follow a cache. Each row continues from the number
+ * of real tokens it has cached (so a left-padded row's positions start at 0, as HF's
+ * `cumsum(attention_mask) - 1`), and the mask covers cache + new tokens: (B, S + T).
+ */
+function withCache(s: Spliced, cache: KVCache | undefined): { positions: Tensor; keyPadding: Tensor | null } {
+  const past = cache?.length ?? 0;
+  if (!cache || past === 0) return { positions: s.positions, keyPadding: s.keyPadding };
+  const [B, T] = s.positions.shape;
+  const pastMask = cache.keyPadding?.i32 ?? null;
+  if (pastMask && pastMask.length !== B * past) {
+    throw new Error(`VilaForCausalLM.forward: the cache holds ${pastMask.length / past} row(s) but the input has ${B}`);
+  }
+  const positions = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    let real = past;
+    if (pastMask) {
+      real = 0;
+      for (let j = 0; j < past; j++) real += pastMask[b * past + j];
+    }
+    for (let t = 0; t < T; t++) positions[b * T + t] = s.positions.i32[b * T + t] + real;
+  }
+  if (!pastMask && !s.keyPadding) return { positions: new Tensor(positions, [B, T]), keyPadding: null };
+  // (B, past) ++ (B, T) -> (B, past + T)
+  const S = past + T;
+  const mask = new Int32Array(B * S);
+  const fresh = s.keyPadding?.i32;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < past; j++) mask[b * S + j] = pastMask ? pastMask[b * past + j] : 1;
+    for (let t = 0; t < T; t++) mask[b * S + past + t] = fresh ? fresh[b * T + t] : 1;
+  }
+  return { positions: new Tensor(positions, [B, T]), keyPadding: new Tensor(mask, [B, S]) };
 }
 
 /** labels[b, t] -> labels[b, t + 1], last position -100 (HF's shift inside causal LMs); with

@@ -33,6 +33,18 @@ export abstract class Module {
     (this as unknown as Record<string, unknown>)[camel(name)] = t;
   }
 
+  /** Replace the parameter at a dotted path (`model.layers.0.mlp.up_proj.weight`). */
+  setParamByPath(path: string, t: Tensor): void {
+    const parts = path.split(".");
+    let m: Module = this;
+    for (const p of parts.slice(0, -1)) {
+      const c = m.children.get(p);
+      if (!c) throw new Error(`no module "${p}" on the path "${path}"`);
+      m = c;
+    }
+    m.setParam(parts[parts.length - 1], t);
+  }
+
   *namedChildren(): IterableIterator<[string, Module]> {
     yield* this.children.entries();
   }
@@ -97,7 +109,7 @@ export abstract class Module {
   }
 
   /** Load tensors by name. Shapes must match exactly; bf16/f16 sources are converted to f32
-   * unless keepDtype (inference with bf16 weights). strict: every parameter must be present and
+   * unless keepDtype (inference with bf16 matrices; vectors are always widened). strict: every parameter must be present and
    * every key used; otherwise the lists of missing and unexpected keys are returned. */
   loadStateDict(
     sd: Record<string, Tensor> | ((name: string) => Tensor | undefined),
@@ -122,7 +134,8 @@ export abstract class Module {
         }
         let t = src;
         if (src.dtype === "i32") throw new Error(`loadStateDict${where}: tensor "${key}" is integer, expected floating point`);
-        if (!opts.keepDtype && src.dtype !== "f32") t = toDtype(src, "f32");
+        // bf16/f16 storage is kept only for matrices (linear/embedding/conv weights widen on use)
+        if (src.dtype !== "f32" && (!opts.keepDtype || src.ndim < 2)) t = toDtype(src, "f32");
         t.requiresGrad = old.requiresGrad && t.dtype === "f32";
         m.setParam(n, t);
       }

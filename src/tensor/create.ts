@@ -5,7 +5,26 @@ import { type DType, numel, Tensor } from "./tensor.js";
 
 type Shape = readonly number[];
 
+let metaInit = false;
+
+/** Run fn with creation functions returning storage-less placeholders (Tensor.isMeta): build a
+ * model whose weights will all be loaded from a checkpoint without allocating random ones first. */
+export function withMetaInit<T>(fn: () => T): T {
+  const prev = metaInit;
+  metaInit = true;
+  try {
+    return fn();
+  } finally {
+    metaInit = prev;
+  }
+}
+
+function meta(shape: Shape): Tensor {
+  return new Tensor(new Float32Array(0), shape, "f32", true);
+}
+
 export function zeros(shape: Shape, dtype: "f32" | "i32" = "f32"): Tensor {
+  if (metaInit && dtype === "f32") return meta(shape);
   const n = numel(shape);
   return new Tensor(dtype === "i32" ? new Int32Array(n) : new Float32Array(n), shape);
 }
@@ -15,6 +34,7 @@ export function ones(shape: Shape): Tensor {
 }
 
 export function full(shape: Shape, value: number): Tensor {
+  if (metaInit) return meta(shape);
   return new Tensor(new Float32Array(numel(shape)).fill(value), shape);
 }
 
@@ -37,6 +57,7 @@ export function arange(start: number, end?: number, step = 1, dtype: "f32" | "i3
 
 /** Uniform in [lo, hi). */
 export function rand(shape: Shape, gen: Generator = defaultGenerator, lo = 0, hi = 1): Tensor {
+  if (metaInit) return meta(shape);
   const d = new Float32Array(numel(shape));
   for (let i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * gen.random();
   return new Tensor(d, shape);
@@ -44,6 +65,7 @@ export function rand(shape: Shape, gen: Generator = defaultGenerator, lo = 0, hi
 
 /** Normal with mean and std. */
 export function randn(shape: Shape, gen: Generator = defaultGenerator, std = 1, mean = 0): Tensor {
+  if (metaInit) return meta(shape);
   const d = new Float32Array(numel(shape));
   for (let i = 0; i < d.length; i++) d[i] = mean + std * gen.normal();
   return new Tensor(d, shape);

@@ -25,9 +25,14 @@ export class Tensor {
   grad: Tensor | null = null;
   node: GradNode | null = null;
 
-  constructor(data: Storage, shape: readonly number[], dtype?: DType) {
+  /** A placeholder with a shape and no storage (see withMetaInit in create.ts): parameters of a
+   * model about to be loaded from a checkpoint, so a large model never holds two copies. */
+  readonly isMeta: boolean = false;
+
+  constructor(data: Storage, shape: readonly number[], dtype?: DType, meta = false) {
     const n = numel(shape);
-    if (data.length !== n) {
+    this.isMeta = meta;
+    if (data.length !== n && !meta) {
       throw new Error(`Tensor: data has ${data.length} elements but shape [${shape}] needs ${n}`);
     }
     this.data = data;
@@ -38,7 +43,7 @@ export class Tensor {
   }
 
   get size(): number {
-    return this.data.length;
+    return this.isMeta ? numel(this.shape) : this.data.length;
   }
   get ndim(): number {
     return this.shape.length;
@@ -49,6 +54,7 @@ export class Tensor {
 
   /** The f32 storage; throws for other dtypes (use toDtype(t, "f32") first). */
   get f32(): Float32Array {
+    if (this.isMeta) throw new Error(`tensor of shape [${this.shape}] has no storage (created under withMetaInit and never loaded)`);
     if (!(this.data instanceof Float32Array)) {
       throw new Error(`expected an f32 tensor, got ${this.dtype} of shape [${this.shape}]`);
     }

@@ -63,10 +63,20 @@ test("monolithic LLaVA-1.5 layout (CLIP, mlp2x_gelu, tied head, q/k/v bias, line
   });
 });
 
-test("bf16 weights can stay bf16 in memory", () => {
+test("bf16/f16 matrices can stay in their storage dtype and give the same logits", () => {
   const { model } = loadVila(`${FX}/vila15`, { keepDtype: true });
   assert.equal(model.llm.model.layers.at(0).selfAttn.qProj.weight.dtype, "bf16");
+  assert.equal(model.llm.model.embedTokens.weight.dtype, "bf16");
+  assert.equal(model.llm.model.norm.weight.dtype, "f32", "vectors are widened");
   assert.equal(model.visionTower.namedParameters()[0][1].dtype, "f16");
+  const pixels = new Tensor(Float32Array.from(v15.pixels), v15.pixels_shape);
+  noGrad(() => {
+    const out = model.forward({ inputIds: ids(v15.ids), images: pixels });
+    const [B, T, V] = v15.logits_shape;
+    const n = v15.lengths[0] * V;
+    checkTensor(out.logits.f32.subarray(0, n), v15.logits.slice(0, n), { atol: 1e-4, rtol: 1e-4 }, "logits from bf16 storage");
+    assert.equal(B * T * V, out.logits.size);
+  });
 });
 
 test("KV-cache greedy decoding equals full recomputation", () => {

@@ -63,6 +63,9 @@ type Resolved = ReturnType<typeof resolveLlamaConfig>;
 export class KVCache {
   readonly k: (Tensor | null)[];
   readonly v: (Tensor | null)[];
+  /** (B, S) i32 1 = real / 0 = padding of the cached keys (batched generation with left padding);
+   * null while every cached key is real. Kept by the caller that adds padded rows (VilaForCausalLM). */
+  keyPadding: Tensor | null = null;
   constructor(readonly numLayers: number) {
     this.k = new Array(numLayers).fill(null);
     this.v = new Array(numLayers).fill(null);

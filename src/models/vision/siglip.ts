@@ -10,7 +10,7 @@ import { linear } from "../../tensor/ops/matmul.js";
 import { reshape } from "../../tensor/ops/shape.js";
 import type { Generator } from "../../tensor/random.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { ConvWeights, patchify, type VitAct, VitEncoder } from "./vit.js";
+import { ConvWeights, patchify, widen, type VitAct, VitEncoder } from "./vit.js";
 
 export interface SiglipVisionConfig {
   architectures?: string[];
@@ -39,7 +39,7 @@ class SiglipEmbeddings extends Module {
     const C = c.hidden_size;
     const ch = c.num_channels ?? 3;
     const p = c.patch_size;
-    const P = (c.image_size / p) ** 2;
+    const P = Math.floor(c.image_size / p) ** 2;
     const std = c.initializer_range ?? 0.02;
     this.patchEmbedding = this.module("patch_embedding", new ConvWeights(C, ch, p, std, true, gen));
     this.positionEmbedding = this.module("position_embedding", new Embedding(P, C, { gen, std }));
@@ -53,7 +53,7 @@ class SiglipEmbeddings extends Module {
     const nPos = this.positionEmbedding.weight.shape[0];
     if (P !== nPos) throw new Error(`SigLIP: image gives ${P} patches, the position embedding has ${nPos} (image_size ${this.c.image_size})`);
     const w = reshape(this.patchEmbedding.weight, [C, patches.shape[2]]);
-    return add(linear(patches, w, this.patchEmbedding.bias ?? undefined), this.positionEmbedding.weight);
+    return add(linear(patches, w, this.patchEmbedding.bias ?? undefined), widen(this.positionEmbedding.weight));
   }
 }
 

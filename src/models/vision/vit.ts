@@ -5,8 +5,9 @@
 import { LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { add } from "../../tensor/ops/elementwise.js";
 import { attention, gelu, quickGelu } from "../../tensor/ops/nn.js";
-import { permute, reshape } from "../../tensor/ops/shape.js";
+import { permute, reshape, slice } from "../../tensor/ops/shape.js";
 import { randn, zeros } from "../../tensor/create.js";
+import { toDtype } from "../../tensor/dtype.js";
 import type { Generator } from "../../tensor/random.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
@@ -108,14 +109,19 @@ export class VitEncoder extends Module {
 }
 
 /** (B, 3, H, W) -> (B, gh*gw, 3*p*p) with each patch flattened in (c, ky, kx) order, the layout
- * of a Conv2d weight (C, 3, p, p), so a stride-p convolution is a matmul with the reshaped weight. */
+ * of a Conv2d weight (C, 3, p, p), so a stride-p convolution is a matmul with the reshaped weight.
+ * Like the convolution, trailing pixels that do not fill a patch are ignored (SigLIP-so400m:
+ * 384 px / 14 -> 27 patches, the last 6 pixel rows and columns unused). */
 export function patchify(pixels: Tensor, patch: number): Tensor {
   const [B, ch, H, W] = pixels.shape;
-  if (H % patch || W % patch) throw new Error(`image of ${H}x${W} pixels is not a multiple of the patch size ${patch}`);
-  const gh = H / patch;
-  const gw = W / patch;
+  const gh = Math.floor(H / patch);
+  const gw = Math.floor(W / patch);
+  if (gh === 0 || gw === 0) throw new Error(`image of ${H}x${W} pixels is smaller than the patch size ${patch}`);
+  let x = pixels;
+  if (gh * patch !== H) x = slice(x, 2, 0, gh * patch);
+  if (gw * patch !== W) x = slice(x, 3, 0, gw * patch);
   // (B, 3, gh, p, gw, p) -> (B, gh, gw, 3, p, p) -> (B, gh*gw, 3*p*p)
-  const r = reshape(pixels, [B, ch, gh, patch, gw, patch]);
+  const r = reshape(x, [B, ch, gh, patch, gw, patch]);
   return reshape(permute(r, [0, 2, 4, 1, 3, 5]), [B, gh * gw, ch * patch * patch]);
 }
 
@@ -130,3 +136,8 @@ export class ConvWeights extends Module {
   }
 }
 
+
+/** A weight used directly in arithmetic, widened to f32 when it is kept as bf16/f16 storage. */
+export function widen(t: Tensor): Tensor {
+  return t.dtype === "f32" ? t : toDtype(t, "f32");
+}

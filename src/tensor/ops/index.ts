@@ -4,6 +4,7 @@
 // gradients are each op's adjoint (gather <-> scatter-add).
 
 import { backend } from "../../backend/index.js";
+import { toDtype } from "../dtype.js";
 import { normAxis, numel, record, stridesOf, Tensor } from "../tensor.js";
 import { requireF32 } from "./shape.js";
 
@@ -60,8 +61,9 @@ export function indexSelect(x: Tensor, axis: number, idx: Tensor): Tensor {
 /** Token embeddings: weight (V, C), ids (any shape, i32) -> (...ids.shape, C); backward
  * scatter-adds into the rows used. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
-  requireF32("embedding", weight);
   const id = requireI32("embedding", ids);
+  if ((weight.dtype === "bf16" || weight.dtype === "f16") && weight.ndim === 2) return embeddingHalf(weight, ids, id);
+  requireF32("embedding", weight);
   if (weight.ndim !== 2) throw new Error(`embedding: weight must be (V, C), got shape [${weight.shape}]`);
   const [V, C] = weight.shape;
   checkRange("embedding", id, V, `a vocabulary of ${V}`);
@@ -72,6 +74,16 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
     backend().scatterAddRows(gw, C, id, g.f32);
     return [new Tensor(gw, weight.shape)];
   });
+}
+
+/** Rows of a bf16/f16 table (inference storage): gather the 16-bit rows, widen only those. */
+function embeddingHalf(weight: Tensor, ids: Tensor, id: Int32Array): Tensor {
+  const [V, C] = weight.shape;
+  checkRange("embedding", id, V, `a vocabulary of ${V}`);
+  const src = weight.data as Uint16Array;
+  const rows = new Uint16Array(id.length * C);
+  for (let r = 0; r < id.length; r++) rows.set(src.subarray(id[r] * C, (id[r] + 1) * C), r * C);
+  return toDtype(new Tensor(rows, [...ids.shape, C], weight.dtype), "f32");
 }
 
 /** out = x with rows idx[r] (along axis 0) replaced by values[r]; idx is 1-D i32 without repeats,

@@ -1,0 +1,125 @@
+// The SigLIP image-text pair model used to pre-train a vision tower from nothing: a SiglipVisionModel
+// (vision/siglip.ts) and a SiglipTextModel (text_tower.ts) trained with the pairwise sigmoid loss of
+// Zhai et al., "Sigmoid Loss for Language Image Pre-Training" (arXiv 2303.15343), eq. 1:
+//   L = -1/|B| sum_i sum_j log sigmoid(z_ij (t x_i . y_j + b)),  z_ij = 1 if i == j else -1,
+// on L2-normalised embeddings x (images) and y (texts), t = exp(t') with t' = log 10 and b = -10 at
+// init (the paper's values), both learned. HF SiglipModel names: `vision_model.*`, `text_model.*`,
+// `logit_scale` (= t'), `logit_bias` (= b).
+//
+// Image pooling (documented choice): SigLIP's attention-pooling head is replaced by the mean over
+// patches of post_layernorm(final hidden state) followed by a linear head (`vision_post_layernorm`,
+// `vision_head`). Mean pooling makes every patch token carry the caption's content, which is what
+// VILA reads (it takes patch features, never the pooled one); these two parts are dropped with the
+// text tower after pre-training.
+
+import { LayerNorm, Linear, Module } from "../nn/index.js";
+import { full } from "../tensor/create.js";
+import { abs, add, div, exp, log, minimum, mul, neg, sqrt, square, sub } from "../tensor/ops/elementwise.js";
+import { matmul } from "../tensor/ops/matmul.js";
+import { mean, sum } from "../tensor/ops/reduce.js";
+import type { Generator } from "../tensor/random.js";
+import { Tensor } from "../tensor/tensor.js";
+import { type SiglipTextConfig, SiglipTextModel } from "./text_tower.js";
+import { type SiglipVisionConfig, SiglipVisionModel } from "./vision/siglip.js";
+
+/** The paper's initial t' (t = exp(t') = 10) and b. */
+export const SIGLIP_INIT_LOGIT_SCALE = Math.log(10);
+export const SIGLIP_INIT_LOGIT_BIAS = -10;
+
+/** x / ||x||_2 along the last axis (torch: x / x.norm(p=2, dim=-1, keepdim=True)). */
+export function l2Normalize(x: Tensor): Tensor {
+  return div(x, sqrt(sum(square(x), -1, true)));
+}
+
+/** log sigmoid(x) = min(x, 0) - log(1 + exp(-|x|)), finite for any x (log(sigmoid(x)) is -inf
+ * once sigmoid underflows, at x < -104 in f32). */
+export function logSigmoid(x: Tensor): Tensor {
+  return sub(minimum(x, 0), log(add(exp(neg(abs(x))), 1)));
+}
+
+/** z (B, B): +1 on the diagonal (matching pairs), -1 elsewhere. */
+function pairLabels(B: number): Tensor {
+  const z = new Float32Array(B * B).fill(-1);
+  for (let i = 0; i < B; i++) z[i * B + i] = 1;
+  return new Tensor(z, [B, B]);
+}
+
+/**
+ * SigLIP's sigmoid loss on normalised embeddings.
+ * @param x image embeddings (B, D), L2-normalised
+ * @param y text embeddings (B, D), L2-normalised; row i pairs with x row i
+ * @param logitScale t' (1,), t = exp(t')
+ * @param logitBias b (1,)
+ * @returns the scalar loss and the logits (B_img, B_txt) = t x y^T + b
+ * @example const { loss } = sigmoidLoss(l2Normalize(img), l2Normalize(txt), scale, bias);
+ */
+export function sigmoidLoss(x: Tensor, y: Tensor, logitScale: Tensor, logitBias: Tensor): { loss: Tensor; logits: Tensor } {
+  if (x.ndim !== 2 || y.ndim !== 2 || x.shape[0] !== y.shape[0] || x.shape[1] !== y.shape[1])
+    throw new Error(`sigmoidLoss: image embeddings [${x.shape}] and text embeddings [${y.shape}] must both be (B, D)`);
+  const B = x.shape[0];
+  // (B, D) @ (D, B) -> (B, B)
+  const logits = add(mul(matmul(x, y, { transB: true }), exp(logitScale)), logitBias);
+  const loss = div(neg(sum(logSigmoid(mul(logits, pairLabels(B))))), B);
+  return { loss, logits };
+}
+
+export interface SiglipPairOutput {
+  loss: Tensor;
+  /** (B_img, B_txt) */
+  logits: Tensor;
+  /** (B, D) normalised image embeddings */
+  imageEmbeds: Tensor;
+  /** (B, D) normalised text embeddings */
+  textEmbeds: Tensor;
+}
+
+/**
+ * Vision tower + text tower + learnable temperature and bias.
+ * @example
+ * const pair = new SiglipPairModel(visionConfig, textConfig, new Generator(0));
+ * const { loss } = pair.forward(pixels, ids); // pixels (B, 3, H, W), ids (B, T) i32
+ * loss.backward();
+ * const tower = pair.tower; // the SiglipVisionModel VILA uses
+ */
+export class SiglipPairModel extends Module {
+  readonly tower: SiglipVisionModel;
+  readonly text: SiglipTextModel;
+  visionPostLayernorm: LayerNorm;
+  visionHead: Linear;
+  logitScale: Tensor;
+  logitBias: Tensor;
+  constructor(visionConfig: SiglipVisionConfig, textConfig: SiglipTextConfig, gen: Generator) {
+    super();
+    const D = textConfig.projection_size ?? textConfig.hidden_size;
+    const C = visionConfig.hidden_size;
+    this.tower = new SiglipVisionModel(visionConfig, gen);
+    this.text = new SiglipTextModel(textConfig, gen);
+    this.module("vision_model", this.tower.visionModel);
+    this.visionPostLayernorm = this.module("vision_post_layernorm", new LayerNorm(C, visionConfig.layer_norm_eps ?? 1e-6));
+    this.visionHead = this.module("vision_head", new Linear(C, D, { gen, std: visionConfig.initializer_range ?? 0.02 }));
+    this.module("text_model", this.text.textModel);
+    this.logitScale = this.param("logit_scale", full([1], SIGLIP_INIT_LOGIT_SCALE));
+    this.logitBias = this.param("logit_bias", full([1], SIGLIP_INIT_LOGIT_BIAS));
+  }
+
+  /** pixels (B, 3, H, W) -> (B, D) normalised */
+  encodeImage(pixels: Tensor): Tensor {
+    const h = this.tower.hiddenState(pixels, this.tower.numLayers); // (B, P, C)
+    const pooled = mean(this.visionPostLayernorm.forward(h), 1); // (B, C)
+    return l2Normalize(this.visionHead.forward(pooled));
+  }
+
+  /** ids (B, T) i32 -> (B, D) normalised */
+  encodeText(ids: Tensor): Tensor {
+    return l2Normalize(this.text.forward(ids).pooled);
+  }
+
+  forward(pixels: Tensor, ids: Tensor): SiglipPairOutput {
+    if (pixels.shape[0] !== ids.shape[0])
+      throw new Error(`SiglipPairModel: ${pixels.shape[0]} images but ${ids.shape[0]} texts`);
+    const imageEmbeds = this.encodeImage(pixels);
+    const textEmbeds = this.encodeText(ids);
+    const { loss, logits } = sigmoidLoss(imageEmbeds, textEmbeds, this.logitScale, this.logitBias);
+    return { loss, logits, imageEmbeds, textEmbeds };
+  }
+}

@@ -1,0 +1,130 @@
+// SigLIP pair model: the sigmoid loss (values and gradients, learnable t' and b included) against
+// HF SiglipModel's formula run in PyTorch float64 (scripts/make_siglip_fixtures.py), the paper's
+// initial values, HF names, and finite-difference gradients through both towers on a tiny config.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  l2Normalize,
+  logSigmoid,
+  SIGLIP_INIT_LOGIT_BIAS,
+  SIGLIP_INIT_LOGIT_SCALE,
+  SiglipPairModel,
+  sigmoidLoss,
+} from "../../src/models/siglip_pair.js";
+import type { SiglipTextConfig } from "../../src/models/text_tower.js";
+import type { SiglipVisionConfig } from "../../src/models/vision/siglip.js";
+import { randn } from "../../src/tensor/create.js";
+import { Generator } from "../../src/tensor/random.js";
+import { Tensor } from "../../src/tensor/tensor.js";
+import { checkTensor, gradcheck } from "../helpers.js";
+import { loadSiglipFixture } from "./siglip_fixtures.js";
+
+interface LossCase {
+  B: number;
+  D: number;
+  image: number[];
+  text: number[];
+  logit_scale: number;
+  logit_bias: number;
+  loss: number;
+  logits: number[];
+  grad_image: number[];
+  grad_text: number[];
+  grad_logit_scale: number;
+  grad_logit_bias: number;
+}
+
+test("sigmoid loss matches PyTorch: loss, logits and gradients incl. t' and b", () => {
+  const { cases } = loadSiglipFixture<{ cases: LossCase[] }>("sigmoid_loss.json");
+  assert.equal(cases.length, 3);
+  cases.forEach((c, k) => {
+    const img = new Tensor(Float32Array.from(c.image), [c.B, c.D]).requireGrad();
+    const txt = new Tensor(Float32Array.from(c.text), [c.B, c.D]).requireGrad();
+    const s = new Tensor(Float32Array.of(c.logit_scale), [1]).requireGrad();
+    const b = new Tensor(Float32Array.of(c.logit_bias), [1]).requireGrad();
+    const { loss, logits } = sigmoidLoss(l2Normalize(img), l2Normalize(txt), s, b);
+    const tag = `case ${k}`;
+    assert.ok(Number.isFinite(loss.item()), `${tag}: loss is not finite`);
+    checkTensor([loss.item()], [c.loss], { atol: 1e-4, rtol: 1e-5 }, `${tag} loss`);
+    checkTensor(logits.f32, c.logits, { atol: 2e-4, rtol: 1e-5 }, `${tag} logits`);
+    loss.backward();
+    checkTensor(img.grad!.f32, c.grad_image, { atol: 1e-4, rtol: 1e-4 }, `${tag} d image`);
+    checkTensor(txt.grad!.f32, c.grad_text, { atol: 1e-4, rtol: 1e-4 }, `${tag} d text`);
+    checkTensor(s.grad!.f32, [c.grad_logit_scale], { atol: 1e-4, rtol: 1e-4 }, `${tag} d logit_scale`);
+    checkTensor(b.grad!.f32, [c.grad_logit_bias], { atol: 1e-4, rtol: 1e-4 }, `${tag} d logit_bias`);
+  });
+});
+
+test("logSigmoid is log(sigmoid(x)) and stays finite far out", () => {
+  const xs = [-800, -120, -30, -1, -1e-3, 0, 2e-3, 1.5, 30, 120, 800];
+  const y = logSigmoid(new Tensor(Float32Array.from(xs), [xs.length])).f32;
+  // float64 reference: log sigmoid(x) = -log1p(exp(-x)) for x >= 0, x - log1p(exp(x)) otherwise
+  const ref = xs.map((x) => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x))));
+  checkTensor(y, ref, { atol: 1e-6, rtol: 1e-6 }, "logSigmoid");
+});
+
+const vision: SiglipVisionConfig = {
+  hidden_size: 8,
+  intermediate_size: 12,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  image_size: 8,
+  patch_size: 4,
+  initializer_range: 0.3,
+};
+const text: SiglipTextConfig = {
+  vocab_size: 6,
+  hidden_size: 8,
+  intermediate_size: 12,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  max_position_embeddings: 4,
+  projection_size: 6,
+  initializer_range: 0.3,
+};
+
+test("pair model: the paper's init, HF names, and the tower is the SiglipVisionModel trained", () => {
+  const pair = new SiglipPairModel(vision, text, new Generator(0));
+  assert.ok(Math.abs(pair.logitScale.item() - Math.log(10)) < 1e-6 && SIGLIP_INIT_LOGIT_SCALE === Math.log(10));
+  assert.equal(pair.logitBias.item(), -10);
+  assert.equal(SIGLIP_INIT_LOGIT_BIAS, -10);
+  const names = pair.namedParameters().map(([n]) => n);
+  for (const n of [
+    "vision_model.embeddings.patch_embedding.weight",
+    "vision_model.encoder.layers.0.self_attn.k_proj.weight",
+    "vision_post_layernorm.weight",
+    "vision_head.weight",
+    "text_model.embeddings.token_embedding.weight",
+    "text_model.head.weight",
+    "logit_scale",
+    "logit_bias",
+  ])
+    assert.ok(names.includes(n), `missing ${n}`);
+  // the tower's own names are SiglipVisionModel's and are the same tensors the pair trains
+  const towerSd = pair.tower.stateDict();
+  const pairSd = pair.stateDict();
+  for (const [n, t] of Object.entries(towerSd)) assert.equal(pairSd[n], t, `${n} is not shared`);
+  assert.equal(pair.numParameters(), names.reduce((a, n) => a + pairSd[n].size, 0));
+});
+
+test("pair model gradients match finite differences through both towers", () => {
+  const pair = new SiglipPairModel(vision, text, new Generator(2));
+  // start away from the init so every term matters (b = -10 makes sigmoid nearly flat)
+  pair.logitScale.f32[0] = 0.5;
+  pair.logitBias.f32[0] = -0.3;
+  const pixels = randn([3, 3, 8, 8], new Generator(5));
+  const ids = new Tensor(Int32Array.from([1, 2, 3, 0, 4, 5, 1, 0, 2, 2, 5, 3]), [3, 4]);
+  const checked = [
+    pair.logitScale,
+    pair.logitBias,
+    pair.tower.visionModel.embeddings.patchEmbedding.weight,
+    pair.visionHead.weight,
+    pair.text.textModel.embeddings.tokenEmbedding.weight,
+    pair.text.textModel.encoder.layers.at(0).selfAttn.vProj.weight,
+  ];
+  checked.forEach((p, k) => {
+    gradcheck(() => pair.forward(pixels, ids).loss, [p], { eps: 1e-2, atol: 2e-3, rtol: 3e-2, label: `param ${k}` });
+  });
+  assert.throws(() => pair.forward(pixels, new Tensor(Int32Array.from([1, 2, 3, 0]), [1, 4])), /3 images but 1 texts/);
+});
