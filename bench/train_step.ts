@@ -72,13 +72,21 @@ export async function run(): Promise<void> {
   const quick = process.env.VILA_BENCH_QUICK === "1";
   const s = shapes(quick);
   const threads = Number(process.env.VILA_NUM_THREADS ?? 2);
-  console.log(`\n## Training step: Llama V=${s.V} d=${s.D} L=${s.L} heads=${s.H} ffn=${s.F} T=${s.T} B=${s.B}, fp32, ${threads} threads`);
+  console.log(
+    `\n## Training step: Llama V=${s.V} d=${s.D} L=${s.L} heads=${s.H} ffn=${s.F} T=${s.T} B=${s.B}, fp32, ${threads} threads`,
+  );
   const self = fileURLToPath(import.meta.url);
-  const ours = runJson<{ tokens_per_s: number[]; max_rss_mb: number; backend: string }>(process.execPath, [self, "--child", JSON.stringify(s)], {
-    ...process.env,
-    VILA_NUM_THREADS: String(threads),
-  });
-  const rows: (string | number)[][] = [[`vila-ts (${ours.backend})`, median(ours.tokens_per_s), ours.max_rss_mb, "", ""]];
+  const ours = runJson<{ tokens_per_s: number[]; max_rss_mb: number; backend: string }>(
+    process.execPath,
+    [self, "--child", JSON.stringify(s)],
+    {
+      ...process.env,
+      VILA_NUM_THREADS: String(threads),
+    },
+  );
+  const rows: (string | number)[][] = [
+    [`vila-ts (${ours.backend})`, median(ours.tokens_per_s), ours.max_rss_mb, "", ""],
+  ];
   const { python, why } = peerPython("torch");
   if (python) {
     const peer = runJson<{ tokens_per_s: number[]; max_rss_mb: number }>(

@@ -29,7 +29,10 @@ export function peerPython(module: "numpy" | "torch"): { python: string | null; 
     const r = spawnSync(py, ["-c", `import ${module}`], { encoding: "utf8" });
     if (r.status === 0) return { python: py, why: "" };
   }
-  return { python: null, why: `no python3 with ${module} found (apt-get install python3-${module === "numpy" ? "numpy" : "torch"})` };
+  return {
+    python: null,
+    why: `no python3 with ${module} found (apt-get install python3-${module === "numpy" ? "numpy" : "torch"})`,
+  };
 }
 
 /** Environment for the peer: thread count set, OpenBLAS core-type overrides removed (they force
@@ -39,7 +42,12 @@ export function peerEnv(threads: number): NodeJS.ProcessEnv {
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const t = String(threads);
-  Object.assign(env, { OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t, OMP_WAIT_POLICY: "PASSIVE" });
+  Object.assign(env, {
+    OMP_NUM_THREADS: t,
+    OPENBLAS_NUM_THREADS: t,
+    MKL_NUM_THREADS: t,
+    OMP_WAIT_POLICY: "PASSIVE",
+  });
   return env;
 }
 
@@ -55,7 +63,9 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c) : c)))];
   const w = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
   const line = (r: (string | number)[]) => `| ${r.map((c, i) => String(c).padEnd(w[i])).join(" | ")} |`;
-  return [line(cells[0]), `| ${w.map((x) => "-".repeat(x)).join(" | ")} |`, ...cells.slice(1).map(line)].join("\n");
+  return [line(cells[0]), `| ${w.map((x) => "-".repeat(x)).join(" | ")} |`, ...cells.slice(1).map(line)].join(
+    "\n",
+  );
 }
 
 export function fmt(x: number): string {

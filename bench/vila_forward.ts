@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { backend } from "../src/backend/index.js";
-import { saveVila, loadVila } from "../src/io/model.js";
+import { loadVila, saveVila } from "../src/io/model.js";
 import type { VilaConfig } from "../src/models/vila.js";
 import { VilaForCausalLM } from "../src/models/vila.js";
 import { withMetaInit } from "../src/tensor/create.js";
@@ -70,11 +70,19 @@ function writeChild(dir: string, quick: boolean): void {
     const isNorm = t.ndim === 1;
     const data = isNorm ? new Uint16Array(t.size).fill(0x3f80) : randomBf16(t.size, seed++);
     const owner = name.split(".")[0];
-    const part = owner === "llm" ? model.llm : owner === "vision_tower" ? model.visionTower : model.mmProjector;
+    const part =
+      owner === "llm" ? model.llm : owner === "vision_tower" ? model.visionTower : model.mmProjector;
     part.setParamByPath(name.slice(owner.length + 1), new Tensor(data, t.shape, "bf16"));
   }
   saveVila(dir, model, {
-    preprocessor: { image_processor_type: "SiglipImageProcessor", size: { height: 384, width: 384 }, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5], rescale_factor: 1 / 255, resample: 3 },
+    preprocessor: {
+      image_processor_type: "SiglipImageProcessor",
+      size: { height: 384, width: 384 },
+      image_mean: [0.5, 0.5, 0.5],
+      image_std: [0.5, 0.5, 0.5],
+      rescale_factor: 1 / 255,
+      resample: 3,
+    },
   });
   console.log(JSON.stringify({ max_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 }
@@ -87,12 +95,23 @@ function runChild(dir: string): void {
   ids[0] = 1;
   ids[1] = -200;
   for (let i = 2; i < 66; i++) ids[i] = 100 + i;
-  const pixels = new Tensor(new Float32Array(3 * 384 * 384).map((_, i) => Math.sin(i) * 0.5), [1, 3, 384, 384]);
+  const pixels = new Tensor(
+    new Float32Array(3 * 384 * 384).map((_, i) => Math.sin(i) * 0.5),
+    [1, 3, 384, 384],
+  );
   const t1 = performance.now();
-  const out = noGrad(() => model.forward({ inputIds: new Tensor(ids, [1, 66]), images: pixels }, { lastOnly: true }));
+  const out = noGrad(() =>
+    model.forward({ inputIds: new Tensor(ids, [1, 66]), images: pixels }, { lastOnly: true }),
+  );
   const fwdS = (performance.now() - t1) / 1000;
   console.log(
-    JSON.stringify({ load_s: loadS, forward_s: fwdS, seq: out.spliced.lengths[0], max_rss_mb: process.resourceUsage().maxRSS / 1024, backend: backend().name }),
+    JSON.stringify({
+      load_s: loadS,
+      forward_s: fwdS,
+      seq: out.spliced.lengths[0],
+      max_rss_mb: process.resourceUsage().maxRSS / 1024,
+      backend: backend().name,
+    }),
   );
 }
 
@@ -100,17 +119,36 @@ export async function run(): Promise<void> {
   const quick = process.env.VILA_BENCH_QUICK === "1";
   const self = fileURLToPath(import.meta.url);
   const dir = mkdtempSync(join(tmpdir(), "vila-3b-"));
-  console.log(`\n## VILA1.5-3B-shaped forward (${quick ? "QUICK shapes" : "SigLIP-so400m-384 + Sheared-LLaMA-2.7B"}, bf16 storage): one image + 64 text tokens`);
+  console.log(
+    `\n## VILA1.5-3B-shaped forward (${quick ? "QUICK shapes" : "SigLIP-so400m-384 + Sheared-LLaMA-2.7B"}, bf16 storage): one image + 64 text tokens`,
+  );
   try {
     const w = runJson<{ max_rss_mb: number }>(process.execPath, [self, "--write", dir, String(quick)]);
-    const r = runJson<{ load_s: number; forward_s: number; seq: number; max_rss_mb: number; backend: string }>(process.execPath, [self, "--run", dir]);
+    const r = runJson<{
+      load_s: number;
+      forward_s: number;
+      seq: number;
+      max_rss_mb: number;
+      backend: string;
+    }>(process.execPath, [self, "--run", dir]);
     console.log(
       table(
         ["backend", "sequence", "load s", "forward s", "peak RSS MB", "target"],
-        [[r.backend, r.seq, r.load_s, r.forward_s, r.max_rss_mb, r.max_rss_mb < 10240 ? "< 10 GB: met" : "< 10 GB: NOT met"]],
+        [
+          [
+            r.backend,
+            r.seq,
+            r.load_s,
+            r.forward_s,
+            r.max_rss_mb,
+            r.max_rss_mb < 10240 ? "< 10 GB: met" : "< 10 GB: NOT met",
+          ],
+        ],
       ),
     );
-    console.log(`(the writer process peaked at ${w.max_rss_mb.toFixed(0)} MB; no peer: PyTorch VILA cannot be installed here)`);
+    console.log(
+      `(the writer process peaked at ${w.max_rss_mb.toFixed(0)} MB; no peer: PyTorch VILA cannot be installed here)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

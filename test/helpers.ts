@@ -11,7 +11,8 @@ export function checkTensor(
   tol: { atol?: number; rtol?: number } | number = 1e-5,
   label = "",
 ): void {
-  const { atol, rtol } = typeof tol === "number" ? { atol: tol, rtol: 0 } : { atol: tol.atol ?? 1e-5, rtol: tol.rtol ?? 0 };
+  const { atol, rtol } =
+    typeof tol === "number" ? { atol: tol, rtol: 0 } : { atol: tol.atol ?? 1e-5, rtol: tol.rtol ?? 0 };
   const x = a instanceof Tensor ? a.data : a;
   const y = b instanceof Tensor ? b.data : b;
   if (a instanceof Tensor && b instanceof Tensor) {
@@ -23,7 +24,8 @@ export function checkTensor(
   let maxDiff = 0;
   for (let i = 0; i < x.length; i++) {
     const d = Math.abs(x[i] - y[i]);
-    if (Number.isNaN(x[i]) !== Number.isNaN(y[i])) assert.fail(`${label}: NaN mismatch at ${i}: ${x[i]} vs ${y[i]}`);
+    if (Number.isNaN(x[i]) !== Number.isNaN(y[i]))
+      assert.fail(`${label}: NaN mismatch at ${i}: ${x[i]} vs ${y[i]}`);
     if (Number.isNaN(x[i])) continue;
     if (x[i] === y[i]) continue; // covers matching infinities
     maxDiff = Math.max(maxDiff, d);
@@ -34,7 +36,9 @@ export function checkTensor(
     }
   }
   if (worst >= 0) {
-    assert.fail(`${label}: max |diff| ${maxDiff.toExponential(3)} exceeds tolerance at index ${worst}: ${x[worst]} vs ${y[worst]}`);
+    assert.fail(
+      `${label}: max |diff| ${maxDiff.toExponential(3)} exceeds tolerance at index ${worst}: ${x[worst]} vs ${y[worst]}`,
+    );
   }
 }
 

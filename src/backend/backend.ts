@@ -102,7 +102,15 @@ export interface Backend {
   unaryBackward(op: UnaryOp, x: F32, y: F32, gy: F32, out: F32): void;
   /** Broadcasting binary op. outShape has rank r; aStrides/bStrides are element strides of length
    * r with 0 on broadcast dimensions. Comparison ops write 1 or 0. */
-  binary(op: BinaryOp, a: F32, aStrides: number[], b: F32, bStrides: number[], out: F32, outShape: number[]): void;
+  binary(
+    op: BinaryOp,
+    a: F32,
+    aStrides: number[],
+    b: F32,
+    bStrides: number[],
+    out: F32,
+    outShape: number[],
+  ): void;
   /** out[i] = x[i] * s + t (scalar affine); out may alias x. */
   affine(x: F32, s: number, t: number, out: F32): void;
   /** out[i] = min(max(x[i], lo), hi). */
@@ -133,7 +141,17 @@ export interface Backend {
   /** gx = gy - exp(y) * sum(gy) */
   logSoftmaxBackward(y: F32, gy: F32, rows: number, cols: number, gx: F32): void;
   /** out = (x - mean) * rstd * w + b; saves mean and rstd (rows). w, b may be null. */
-  layerNorm(x: F32, w: F32 | null, b: F32 | null, rows: number, cols: number, eps: number, out: F32, mean: F32, rstd: F32): void;
+  layerNorm(
+    x: F32,
+    w: F32 | null,
+    b: F32 | null,
+    rows: number,
+    cols: number,
+    eps: number,
+    out: F32,
+    mean: F32,
+    rstd: F32,
+  ): void;
   /** writes gx; accumulates gw, gb when given. */
   layerNormBackward(
     x: F32,
@@ -149,20 +167,48 @@ export interface Backend {
   ): void;
   /** out = x * rstd * w with rstd = 1/sqrt(mean(x^2) + eps); saves rstd (rows). w may be null. */
   rmsNorm(x: F32, w: F32 | null, rows: number, cols: number, eps: number, out: F32, rstd: F32): void;
-  rmsNormBackward(x: F32, w: F32 | null, rstd: F32, gy: F32, rows: number, cols: number, gx: F32, gw: F32 | null): void;
+  rmsNormBackward(
+    x: F32,
+    w: F32 | null,
+    rstd: F32,
+    gy: F32,
+    rows: number,
+    cols: number,
+    gx: F32,
+    gw: F32 | null,
+  ): void;
 
   // --- transformer pieces ---
   /** Rotary embedding, Hugging Face rotate-half convention, on x (B, T, nh, hs) in place-safe
    * fashion (out may alias x). cos/sin are (maxPos, hs/2); pos (B, T) are position ids.
    * out[..., i] = x_i cos - x_{i+hs/2} sin,  out[..., i+hs/2] = x_{i+hs/2} cos + x_i sin.
    * inverse = true applies the transpose rotation (the backward). */
-  rope(x: F32, B: number, T: number, nh: number, hs: number, cos: F32, sin: F32, pos: I32, inverse: boolean, out: F32): void;
+  rope(
+    x: F32,
+    B: number,
+    T: number,
+    nh: number,
+    hs: number,
+    cos: F32,
+    sin: F32,
+    pos: I32,
+    inverse: boolean,
+    out: F32,
+  ): void;
   attention(a: AttentionArgs, out: F32, lse: F32): void;
   /** Given out, lse and gOut (B, T, nh, hs): writes gq, gk, gv (shapes of q, k, v). */
   attentionBackward(a: AttentionArgs, out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32): void;
   /** Cross-entropy of logits (rows, V) against targets (rows); targets == ignoreIndex are skipped.
    * losses[r] = lse_r - logit[r, t_r] (0 for ignored rows); lse saved (rows). */
-  crossEntropy(logits: F32, targets: I32, rows: number, V: number, ignoreIndex: number, losses: F32, lse: F32): void;
+  crossEntropy(
+    logits: F32,
+    targets: I32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    losses: F32,
+    lse: F32,
+  ): void;
   /** glogits[r, :] = scale * (softmax(logits[r]) - onehot(t_r)) for non-ignored rows, 0 otherwise.
    * glogits may alias logits (the fused path frees the (T, V) buffer this way). */
   crossEntropyBackward(

@@ -37,11 +37,14 @@ export function backend(): Backend {
     const n = nativeBackend();
     if (n) current = n;
     else {
-      if (want === "native") throw new Error(`VILA_BACKEND=native but the native addon cannot load: ${nativeLoadError}`);
+      if (want === "native")
+        throw new Error(`VILA_BACKEND=native but the native addon cannot load: ${nativeLoadError}`);
       if (!warned) {
         warned = true;
         if (typeof process !== "undefined" && process.stderr) {
-          process.stderr.write(`vila-ts: native addon unavailable (${nativeLoadError}); using the js backend\n`);
+          process.stderr.write(
+            `vila-ts: native addon unavailable (${nativeLoadError}); using the js backend\n`,
+          );
         }
       }
       current = jsBackend;

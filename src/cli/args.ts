@@ -44,9 +44,11 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, comm
     let v: string | number | boolean;
     if (s.type === "number") {
       v = Number(raw);
-      if (raw.trim() === "" || !Number.isFinite(v)) throw new Error(`${command}: --${key} must be a number, got "${raw}"`);
+      if (raw.trim() === "" || !Number.isFinite(v))
+        throw new Error(`${command}: --${key} must be a number, got "${raw}"`);
     } else if (s.type === "boolean") {
-      if (raw !== "true" && raw !== "false") throw new Error(`${command}: --${key} is a flag (true/false), got "${raw}"`);
+      if (raw !== "true" && raw !== "false")
+        throw new Error(`${command}: --${key} is a flag (true/false), got "${raw}"`);
       v = raw === "true";
     } else v = raw;
     if (s.multiple) {
@@ -57,7 +59,8 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, comm
   }
   for (const [k, s] of Object.entries(spec)) {
     if (opts[k] === undefined && s.default !== undefined) opts[k] = s.default;
-    if (!help && s.required && opts[k] === undefined) throw new Error(`${command}: missing required option --${k}`);
+    if (!help && s.required && opts[k] === undefined)
+      throw new Error(`${command}: missing required option --${k}`);
   }
   return { opts, positionals, help };
 }
@@ -65,7 +68,11 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, comm
 export function helpText(command: string, summary: string, spec: Record<string, OptionSpec>): string {
   const rows = Object.entries(spec).map(([k, s]) => {
     const flag = s.type === "boolean" ? `--${k}` : `--${k} ${s.type === "number" ? "N" : "VALUE"}`;
-    const extra = [s.required ? "required" : "", s.multiple ? "repeatable" : "", s.default !== undefined ? `default ${JSON.stringify(s.default)}` : ""]
+    const extra = [
+      s.required ? "required" : "",
+      s.multiple ? "repeatable" : "",
+      s.default !== undefined ? `default ${JSON.stringify(s.default)}` : "",
+    ]
       .filter(Boolean)
       .join(", ");
     return `  ${flag.padEnd(28)} ${s.describe}${extra ? ` (${extra})` : ""}`;

@@ -30,7 +30,17 @@ export function downsample2x2(x: Tensor, order: DownsampleOrder): Tensor {
   if (h * h !== N) throw new Error(`mlp_downsample: ${N} image tokens is not a square grid`);
   let g = reshape(x, [B, h, h, C]);
   const R = h + (h % 2);
-  if (R !== h) g = pad(g, [[0, 0], [0, R - h], [0, R - h], [0, 0]], 0);
+  if (R !== h)
+    g = pad(
+      g,
+      [
+        [0, 0],
+        [0, R - h],
+        [0, R - h],
+        [0, 0],
+      ],
+      0,
+    );
   const r = reshape(g, [B, R / 2, 2, R / 2, 2, C]); // (B, m, dy, k, dx, C)
   const perm = order === "raster" ? [0, 1, 3, 2, 4, 5] : [0, 3, 1, 2, 4, 5];
   return reshape(permute(r, perm), [B, (R / 2) * (R / 2), 4 * C]);
@@ -81,7 +91,9 @@ export class MultimodalProjector extends Module {
     } else if (type === "identity") {
       if (dv !== d) throw new Error(`identity projector needs mm_hidden_size (${dv}) == hidden_size (${d})`);
     } else {
-      throw new Error(`unknown mm_projector_type "${type}" (supported: linear, mlpNx_gelu, mlp_downsample, mlp_downsample_2x2_fix, identity)`);
+      throw new Error(
+        `unknown mm_projector_type "${type}" (supported: linear, mlpNx_gelu, mlp_downsample, mlp_downsample_2x2_fix, identity)`,
+      );
     }
   }
 

@@ -53,9 +53,16 @@ function pairLabels(B: number): Tensor {
  * @returns the scalar loss and the logits (B_img, B_txt) = t x y^T + b
  * @example const { loss } = sigmoidLoss(l2Normalize(img), l2Normalize(txt), scale, bias);
  */
-export function sigmoidLoss(x: Tensor, y: Tensor, logitScale: Tensor, logitBias: Tensor): { loss: Tensor; logits: Tensor } {
+export function sigmoidLoss(
+  x: Tensor,
+  y: Tensor,
+  logitScale: Tensor,
+  logitBias: Tensor,
+): { loss: Tensor; logits: Tensor } {
   if (x.ndim !== 2 || y.ndim !== 2 || x.shape[0] !== y.shape[0] || x.shape[1] !== y.shape[1])
-    throw new Error(`sigmoidLoss: image embeddings [${x.shape}] and text embeddings [${y.shape}] must both be (B, D)`);
+    throw new Error(
+      `sigmoidLoss: image embeddings [${x.shape}] and text embeddings [${y.shape}] must both be (B, D)`,
+    );
   const B = x.shape[0];
   // (B, D) @ (D, B) -> (B, B)
   const logits = add(mul(matmul(x, y, { transB: true }), exp(logitScale)), logitBias);
@@ -95,8 +102,14 @@ export class SiglipPairModel extends Module {
     this.tower = new SiglipVisionModel(visionConfig, gen);
     this.text = new SiglipTextModel(textConfig, gen);
     this.module("vision_model", this.tower.visionModel);
-    this.visionPostLayernorm = this.module("vision_post_layernorm", new LayerNorm(C, visionConfig.layer_norm_eps ?? 1e-6));
-    this.visionHead = this.module("vision_head", new Linear(C, D, { gen, std: visionConfig.initializer_range ?? 0.02 }));
+    this.visionPostLayernorm = this.module(
+      "vision_post_layernorm",
+      new LayerNorm(C, visionConfig.layer_norm_eps ?? 1e-6),
+    );
+    this.visionHead = this.module(
+      "vision_head",
+      new Linear(C, D, { gen, std: visionConfig.initializer_range ?? 0.02 }),
+    );
     this.module("text_model", this.text.textModel);
     this.logitScale = this.param("logit_scale", full([1], SIGLIP_INIT_LOGIT_SCALE));
     this.logitBias = this.param("logit_bias", full([1], SIGLIP_INIT_LOGIT_BIAS));

@@ -50,7 +50,10 @@ class SiglipTextEmbeddings extends Module {
   constructor(c: SiglipTextConfig, gen: Generator) {
     super();
     const std = c.initializer_range ?? 0.02;
-    this.tokenEmbedding = this.module("token_embedding", new Embedding(c.vocab_size, c.hidden_size, { gen, std }));
+    this.tokenEmbedding = this.module(
+      "token_embedding",
+      new Embedding(c.vocab_size, c.hidden_size, { gen, std }),
+    );
     this.positionEmbedding = this.module(
       "position_embedding",
       new Embedding(c.max_position_embeddings, c.hidden_size, { gen, std }),
@@ -89,7 +92,10 @@ class SiglipTextTransformer extends Module {
     );
     this.finalLayerNorm = this.module("final_layer_norm", new LayerNorm(c.hidden_size, eps));
     const std = c.initializer_range ?? 0.02;
-    this.head = this.module("head", new Linear(c.hidden_size, c.projection_size ?? c.hidden_size, { gen, std }));
+    this.head = this.module(
+      "head",
+      new Linear(c.hidden_size, c.projection_size ?? c.hidden_size, { gen, std }),
+    );
   }
 }
 
@@ -124,7 +130,9 @@ export class SiglipTextModel extends Module {
     const ids32 = ids.i32;
     for (let i = 0; i < ids32.length; i++) {
       if (ids32[i] < 0 || ids32[i] >= c.vocab_size)
-        throw new Error(`SiglipTextModel: token id ${ids32[i]} at [${Math.floor(i / T)}, ${i % T}] is outside the vocabulary (${c.vocab_size})`);
+        throw new Error(
+          `SiglipTextModel: token id ${ids32[i]} at [${Math.floor(i / T)}, ${i % T}] is outside the vocabulary (${c.vocab_size})`,
+        );
     }
     const m = this.textModel;
     const h = m.finalLayerNorm.forward(m.encoder.forward(m.embeddings.forward(ids))); // (B, T, C)

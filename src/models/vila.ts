@@ -19,7 +19,10 @@ import { type SiglipVisionConfig, SiglipVisionModel } from "./vision/siglip.js";
 export const IMAGE_TOKEN_INDEX = -200;
 export const IGNORE_INDEX = -100;
 
-export type VisionConfig = (SiglipVisionConfig | ClipVisionConfig) & { architectures?: string[]; model_type?: string };
+export type VisionConfig = (SiglipVisionConfig | ClipVisionConfig) & {
+  architectures?: string[];
+  model_type?: string;
+};
 
 export interface VilaConfig {
   llm: LlamaConfig;
@@ -82,14 +85,23 @@ export class VilaForCausalLM extends Module {
     const v = config.vision;
     if (isSiglip(v)) this.visionTower = this.module("vision_tower", new SiglipVisionModel(v, gen));
     else if (isClip(v)) this.visionTower = this.module("vision_tower", new ClipVisionModel(v, gen));
-    else throw new Error(`unsupported vision tower architecture "${v.architectures?.[0] ?? v.model_type}" (SiglipVisionModel, CLIPVisionModel)`);
-    this.mmProjector = this.module("mm_projector", new MultimodalProjector(config.projector, v.hidden_size, config.llm.hidden_size, gen));
+    else
+      throw new Error(
+        `unsupported vision tower architecture "${v.architectures?.[0] ?? v.model_type}" (SiglipVisionModel, CLIPVisionModel)`,
+      );
+    this.mmProjector = this.module(
+      "mm_projector",
+      new MultimodalProjector(config.projector, v.hidden_size, config.llm.hidden_size, gen),
+    );
     this.llm = this.module("llm", new LlamaForCausalLM(config.llm, gen));
     this.selectLayer = config.mm_vision_select_layer ?? -2;
     this.selectFeature = config.mm_vision_select_feature ?? "patch";
     const L = v.num_hidden_layers;
     const idx = this.selectLayer < 0 ? L + 1 + this.selectLayer : this.selectLayer;
-    if (idx < 0 || idx > L) throw new Error(`mm_vision_select_layer ${this.selectLayer} is out of range for a tower of ${L} layers`);
+    if (idx < 0 || idx > L)
+      throw new Error(
+        `mm_vision_select_layer ${this.selectLayer} is out of range for a tower of ${L} layers`,
+      );
   }
 
   /** Vision tokens per image after feature selection. */
@@ -110,7 +122,8 @@ export class VilaForCausalLM extends Module {
     const idx = this.selectLayer < 0 ? L + 1 + this.selectLayer : this.selectLayer;
     const h = this.visionTower.hiddenState(images, idx);
     if (this.selectFeature === "patch") return slice(h, 1, 1, h.shape[1]);
-    if (this.selectFeature !== "cls_patch") throw new Error(`unknown mm_vision_select_feature "${this.selectFeature}"`);
+    if (this.selectFeature !== "cls_patch")
+      throw new Error(`unknown mm_vision_select_feature "${this.selectFeature}"`);
     return h;
   }
 
@@ -127,7 +140,9 @@ export class VilaForCausalLM extends Module {
     for (const x of ids) if (x === IMAGE_TOKEN_INDEX) nMarkers++;
     const nImg = inp.images ? inp.images.shape[0] : 0;
     if (nMarkers !== nImg) {
-      throw new Error(`the input has ${nMarkers} image token(s) (${IMAGE_TOKEN_INDEX}) but ${nImg} image(s) were given`);
+      throw new Error(
+        `the input has ${nMarkers} image token(s) (${IMAGE_TOKEN_INDEX}) but ${nImg} image(s) were given`,
+      );
     }
     const clamped = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) clamped[i] = ids[i] === IMAGE_TOKEN_INDEX ? 0 : ids[i];
@@ -190,7 +205,9 @@ export class VilaForCausalLM extends Module {
     const lengths = rows.map((r) => r.shape[0]);
     const T = Math.max(...lengths);
     const left = inp.paddingSide === "left";
-    const padded = rows.map((r) => (r.shape[0] === T ? r : pad(r, [left ? [T - r.shape[0], 0] : [0, T - r.shape[0]], [0, 0]], 0)));
+    const padded = rows.map((r) =>
+      r.shape[0] === T ? r : pad(r, [left ? [T - r.shape[0], 0] : [0, T - r.shape[0]], [0, 0]], 0),
+    );
     const embeds = B === 1 ? reshape(padded[0], [1, T, C]) : stack(padded, 0);
     const labels = new Int32Array(B * T).fill(IGNORE_INDEX);
     const keyPad = new Int32Array(B * T);
@@ -220,11 +237,20 @@ export class VilaForCausalLM extends Module {
   }
 
   /** -> logits (B, T, V) over the expanded sequence, and the mean loss when labels are given. */
-  forward(inp: VilaInputs, opts: { lastOnly?: boolean } = {}): { logits: Tensor; loss: Tensor | null; spliced: Spliced } {
+  forward(
+    inp: VilaInputs,
+    opts: { lastOnly?: boolean } = {},
+  ): { logits: Tensor; loss: Tensor | null; spliced: Spliced } {
     const s = this.splice(inp);
     const { positions, keyPadding } = withCache(s, inp.cache);
     const logits = this.llm.forward(
-      { inputsEmbeds: s.embeds, positionIds: positions, keyPadding: keyPadding ?? undefined, segments: s.segments ?? undefined, cache: inp.cache },
+      {
+        inputsEmbeds: s.embeds,
+        positionIds: positions,
+        keyPadding: keyPadding ?? undefined,
+        segments: s.segments ?? undefined,
+        cache: inp.cache,
+      },
       opts,
     );
     if (inp.cache && keyPadding) inp.cache.keyPadding = keyPadding;
@@ -245,7 +271,9 @@ function withCache(s: Spliced, cache: KVCache | undefined): { positions: Tensor;
   const [B, T] = s.positions.shape;
   const pastMask = cache.keyPadding?.i32 ?? null;
   if (pastMask && pastMask.length !== B * past) {
-    throw new Error(`VilaForCausalLM.forward: the cache holds ${pastMask.length / past} row(s) but the input has ${B}`);
+    throw new Error(
+      `VilaForCausalLM.forward: the cache holds ${pastMask.length / past} row(s) but the input has ${B}`,
+    );
   }
   const positions = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {

@@ -30,10 +30,15 @@ export class Linear extends Module {
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.param(
       "weight",
-      opts.std !== undefined ? randn([outFeatures, inFeatures], gen, opts.std) : rand([outFeatures, inFeatures], gen, -bound, bound),
+      opts.std !== undefined
+        ? randn([outFeatures, inFeatures], gen, opts.std)
+        : rand([outFeatures, inFeatures], gen, -bound, bound),
     );
     if (opts.bias ?? true) {
-      this.bias = this.param("bias", opts.std !== undefined ? zeros([outFeatures]) : rand([outFeatures], gen, -bound, bound));
+      this.bias = this.param(
+        "bias",
+        opts.std !== undefined ? zeros([outFeatures]) : rand([outFeatures], gen, -bound, bound),
+      );
     }
   }
   /** (..., in) -> (..., out) */
@@ -51,7 +56,10 @@ export class Embedding extends Module {
     opts: InitOptions = {},
   ) {
     super();
-    this.weight = this.param("weight", randn([numEmbeddings, dim], opts.gen ?? defaultGenerator, opts.std ?? 1));
+    this.weight = this.param(
+      "weight",
+      randn([numEmbeddings, dim], opts.gen ?? defaultGenerator, opts.std ?? 1),
+    );
   }
   forward(ids: Tensor): Tensor {
     return embedding(this.weight, ids);

@@ -4,7 +4,7 @@
 // Properties are camelCase; the registered names are the checkpoint's snake_case names.
 
 import { toDtype } from "../tensor/dtype.js";
-import { type Tensor, sameShape } from "../tensor/tensor.js";
+import { sameShape, type Tensor } from "../tensor/tensor.js";
 
 export abstract class Module {
   training = true;
@@ -130,10 +130,13 @@ export abstract class Module {
         }
         used.add(key);
         if (!sameShape(src.shape, old.shape)) {
-          throw new Error(`loadStateDict${where}: tensor "${key}" has shape [${src.shape}], the model expects [${old.shape}]`);
+          throw new Error(
+            `loadStateDict${where}: tensor "${key}" has shape [${src.shape}], the model expects [${old.shape}]`,
+          );
         }
         let t = src;
-        if (src.dtype === "i32") throw new Error(`loadStateDict${where}: tensor "${key}" is integer, expected floating point`);
+        if (src.dtype === "i32")
+          throw new Error(`loadStateDict${where}: tensor "${key}" is integer, expected floating point`);
         // bf16/f16 storage is kept only for matrices (linear/embedding/conv weights widen on use)
         if (src.dtype !== "f32" && (!opts.keepDtype || src.ndim < 2)) t = toDtype(src, "f32");
         t.requiresGrad = old.requiresGrad && t.dtype === "f32";
@@ -145,8 +148,14 @@ export abstract class Module {
     const unexpected = typeof sd === "function" ? [] : Object.keys(sd).filter((k) => !used.has(k));
     if (strict && (missing.length || unexpected.length)) {
       const parts = [];
-      if (missing.length) parts.push(`missing ${missing.length}: ${missing.slice(0, 8).join(", ")}${missing.length > 8 ? ", ..." : ""}`);
-      if (unexpected.length) parts.push(`unexpected ${unexpected.length}: ${unexpected.slice(0, 8).join(", ")}${unexpected.length > 8 ? ", ..." : ""}`);
+      if (missing.length)
+        parts.push(
+          `missing ${missing.length}: ${missing.slice(0, 8).join(", ")}${missing.length > 8 ? ", ..." : ""}`,
+        );
+      if (unexpected.length)
+        parts.push(
+          `unexpected ${unexpected.length}: ${unexpected.slice(0, 8).join(", ")}${unexpected.length > 8 ? ", ..." : ""}`,
+        );
       throw new Error(`loadStateDict${where}: ${parts.join("; ")}`);
     }
     return { missing, unexpected };

@@ -43,10 +43,16 @@ export class AdamW {
     this.groups = groups.map((g) => {
       for (const [n, p] of g.params) {
         if (names.has(n)) throw new Error(`AdamW: parameter "${n}" appears twice`);
-        if (p.dtype !== "f32") throw new Error(`AdamW: parameter "${n}" is ${p.dtype}; only f32 parameters can be trained`);
+        if (p.dtype !== "f32")
+          throw new Error(`AdamW: parameter "${n}" is ${p.dtype}; only f32 parameters can be trained`);
         names.add(n);
       }
-      return { params: g.params, lr: g.lr, weightDecay: g.weightDecay ?? opts.weightDecay ?? 0, name: g.name };
+      return {
+        params: g.params,
+        lr: g.lr,
+        weightDecay: g.weightDecay ?? opts.weightDecay ?? 0,
+        name: g.name,
+      };
     }) as AdamW["groups"];
     this.baseLrs = this.groups.map((g) => g.lr);
     if (names.size === 0) throw new Error("AdamW: no parameters to optimise (is every part frozen?)");
@@ -74,7 +80,19 @@ export class AdamW {
           s = { m: new Float32Array(p.size), v: new Float32Array(p.size) };
           this.slots.set(name, s);
         }
-        be.adamw(p.f32, p.grad.f32, s.m, s.v, g.lr, this.beta1, this.beta2, this.eps, g.weightDecay, bc1, bc2);
+        be.adamw(
+          p.f32,
+          p.grad.f32,
+          s.m,
+          s.v,
+          g.lr,
+          this.beta1,
+          this.beta2,
+          this.eps,
+          g.weightDecay,
+          bc1,
+          bc2,
+        );
       }
     }
   }
@@ -91,12 +109,17 @@ export class AdamW {
       tensors[`${name}.exp_avg`] = new Tensor(s.m, [s.m.length]);
       tensors[`${name}.exp_avg_sq`] = new Tensor(s.v, [s.v.length]);
     }
-    return { tensors, meta: { step: this.stepCount, lrs: this.groups.map((g) => g.lr), baseLrs: [...this.baseLrs] } };
+    return {
+      tensors,
+      meta: { step: this.stepCount, lrs: this.groups.map((g) => g.lr), baseLrs: [...this.baseLrs] },
+    };
   }
 
   loadStateDict(sd: { tensors: Record<string, Tensor>; meta: { step: number; lrs: number[] } }): void {
     if (sd.meta.lrs.length !== this.groups.length) {
-      throw new Error(`AdamW.loadStateDict: state has ${sd.meta.lrs.length} groups, optimizer has ${this.groups.length}`);
+      throw new Error(
+        `AdamW.loadStateDict: state has ${sd.meta.lrs.length} groups, optimizer has ${this.groups.length}`,
+      );
     }
     const sizes = new Map<string, number>();
     for (const g of this.groups) for (const [n, p] of g.params) sizes.set(n, p.size);
@@ -106,7 +129,8 @@ export class AdamW {
       if (!m) throw new Error(`AdamW.loadStateDict: unexpected state tensor "${key}"`);
       const size = sizes.get(m[1]);
       if (size === undefined) throw new Error(`AdamW.loadStateDict: state for unknown parameter "${m[1]}"`);
-      if (t.size !== size) throw new Error(`AdamW.loadStateDict: "${key}" has ${t.size} elements, parameter has ${size}`);
+      if (t.size !== size)
+        throw new Error(`AdamW.loadStateDict: "${key}" has ${t.size} elements, parameter has ${size}`);
       const slot = this.slots.get(m[1]) ?? { m: new Float32Array(size), v: new Float32Array(size) };
       (m[2] === "exp_avg" ? slot.m : slot.v).set(t.f32);
       this.slots.set(m[1], slot);

@@ -4,7 +4,12 @@
  * warmup = ceil(warmupRatio * totalSteps); factor = step / warmup while step < warmup, then
  * 0.5 * (1 + cos(pi * progress)) with progress = (step - warmup) / (total - warmup).
  * `step` is the number of optimizer steps already taken (0-based), as in PyTorch's LambdaLR. */
-export function cosineWithWarmup(step: number, totalSteps: number, warmupRatio: number, minRatio = 0): number {
+export function cosineWithWarmup(
+  step: number,
+  totalSteps: number,
+  warmupRatio: number,
+  minRatio = 0,
+): number {
   if (totalSteps <= 0) throw new Error(`cosineWithWarmup: totalSteps must be positive, got ${totalSteps}`);
   const warmup = Math.ceil(warmupRatio * totalSteps);
   if (step < warmup) return step / Math.max(1, warmup);

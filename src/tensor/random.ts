@@ -85,7 +85,8 @@ export class Generator {
   }
 
   setState(s: { mt: number[]; idx: number; spare: number | null }): void {
-    if (!Array.isArray(s.mt) || s.mt.length !== 624) throw new Error("Generator.setState: mt must have 624 entries");
+    if (!Array.isArray(s.mt) || s.mt.length !== 624)
+      throw new Error("Generator.setState: mt must have 624 entries");
     this.mt = Uint32Array.from(s.mt);
     this.idx = s.idx;
     this.spare = s.spare;

@@ -38,7 +38,10 @@ export class Tensor {
     this.data = data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype ?? dtypeOf(data);
-    const ok = data instanceof Uint16Array ? this.dtype === "bf16" || this.dtype === "f16" : dtypeOf(data) === this.dtype;
+    const ok =
+      data instanceof Uint16Array
+        ? this.dtype === "bf16" || this.dtype === "f16"
+        : dtypeOf(data) === this.dtype;
     if (!ok) throw new Error(`Tensor: dtype ${this.dtype} does not match storage ${data.constructor.name}`);
   }
 
@@ -54,7 +57,10 @@ export class Tensor {
 
   /** The f32 storage; throws for other dtypes (use toDtype(t, "f32") first). */
   get f32(): Float32Array {
-    if (this.isMeta) throw new Error(`tensor of shape [${this.shape}] has no storage (created under withMetaInit and never loaded)`);
+    if (this.isMeta)
+      throw new Error(
+        `tensor of shape [${this.shape}] has no storage (created under withMetaInit and never loaded)`,
+      );
     if (!(this.data instanceof Float32Array)) {
       throw new Error(`expected an f32 tensor, got ${this.dtype} of shape [${this.shape}]`);
     }
@@ -216,17 +222,22 @@ export function checkFinite(t: Tensor, op: string): void {
   const d = t.data as Float32Array;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i])) {
-      throw new Error(`VILA_DEBUG: ${op} produced ${d[i]} at flat index ${i} of an output of shape [${t.shape}]`);
+      throw new Error(
+        `VILA_DEBUG: ${op} produced ${d[i]} at flat index ${i} of an output of shape [${t.shape}]`,
+      );
     }
   }
 }
 
 function runBackward(root: Tensor, gradient?: Tensor): void {
-  if (!root.requiresGrad) throw new Error("backward(): the tensor does not require grad (no trainable input reached it)");
+  if (!root.requiresGrad)
+    throw new Error("backward(): the tensor does not require grad (no trainable input reached it)");
   let g0 = gradient;
   if (!g0) {
     if (root.size !== 1) {
-      throw new Error(`backward(): output of shape [${root.shape}] is not a scalar; pass a gradient of that shape`);
+      throw new Error(
+        `backward(): output of shape [${root.shape}] is not a scalar; pass a gradient of that shape`,
+      );
     }
     g0 = new Tensor(new Float32Array([1]), root.shape);
   } else if (!sameShape(g0.shape, root.shape)) {
@@ -275,7 +286,9 @@ function runBackward(root: Tensor, gradient?: Tensor): void {
         const gx = gin[j];
         if (!gx || !x.requiresGrad) continue;
         if (!sameShape(gx.shape, x.shape)) {
-          throw new Error(`autograd: ${t.node.op} returned a gradient of shape [${gx.shape}] for an input of shape [${x.shape}]`);
+          throw new Error(
+            `autograd: ${t.node.op} returned a gradient of shape [${gx.shape}] for an input of shape [${x.shape}]`,
+          );
         }
         const have = grads.get(x);
         if (have) grads.set(x, addGrads(have, gx));

@@ -12,7 +12,10 @@ export function loadSiglipFixture<T>(name: string): T {
     const p = join(dir, "test", "fixtures", "siglip", name);
     if (existsSync(p)) return JSON.parse(readFileSync(p, "utf8")) as T;
     const up = dirname(dir);
-    if (up === dir) throw new Error(`test/fixtures/siglip/${name} not found above the compiled test file (run scripts/make_siglip_fixtures.py)`);
+    if (up === dir)
+      throw new Error(
+        `test/fixtures/siglip/${name} not found above the compiled test file (run scripts/make_siglip_fixtures.py)`,
+      );
     dir = up;
   }
 }

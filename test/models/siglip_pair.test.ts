@@ -86,7 +86,9 @@ const text: SiglipTextConfig = {
 
 test("pair model: the paper's init, HF names, and the tower is the SiglipVisionModel trained", () => {
   const pair = new SiglipPairModel(vision, text, new Generator(0));
-  assert.ok(Math.abs(pair.logitScale.item() - Math.log(10)) < 1e-6 && SIGLIP_INIT_LOGIT_SCALE === Math.log(10));
+  assert.ok(
+    Math.abs(pair.logitScale.item() - Math.log(10)) < 1e-6 && SIGLIP_INIT_LOGIT_SCALE === Math.log(10),
+  );
   assert.equal(pair.logitBias.item(), -10);
   assert.equal(SIGLIP_INIT_LOGIT_BIAS, -10);
   const names = pair.namedParameters().map(([n]) => n);
@@ -105,7 +107,10 @@ test("pair model: the paper's init, HF names, and the tower is the SiglipVisionM
   const towerSd = pair.tower.stateDict();
   const pairSd = pair.stateDict();
   for (const [n, t] of Object.entries(towerSd)) assert.equal(pairSd[n], t, `${n} is not shared`);
-  assert.equal(pair.numParameters(), names.reduce((a, n) => a + pairSd[n].size, 0));
+  assert.equal(
+    pair.numParameters(),
+    names.reduce((a, n) => a + pairSd[n].size, 0),
+  );
 });
 
 test("pair model gradients match finite differences through both towers", () => {
@@ -124,7 +129,15 @@ test("pair model gradients match finite differences through both towers", () => 
     pair.text.textModel.encoder.layers.at(0).selfAttn.vProj.weight,
   ];
   checked.forEach((p, k) => {
-    gradcheck(() => pair.forward(pixels, ids).loss, [p], { eps: 1e-2, atol: 2e-3, rtol: 3e-2, label: `param ${k}` });
+    gradcheck(() => pair.forward(pixels, ids).loss, [p], {
+      eps: 1e-2,
+      atol: 2e-3,
+      rtol: 3e-2,
+      label: `param ${k}`,
+    });
   });
-  assert.throws(() => pair.forward(pixels, new Tensor(Int32Array.from([1, 2, 3, 0]), [1, 4])), /3 images but 1 texts/);
+  assert.throws(
+    () => pair.forward(pixels, new Tensor(Int32Array.from([1, 2, 3, 0]), [1, 4])),
+    /3 images but 1 texts/,
+  );
 });

@@ -4,9 +4,9 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SiglipTextModel, type SiglipTextConfig } from "../../src/models/text_tower.js";
+import { type SiglipTextConfig, SiglipTextModel } from "../../src/models/text_tower.js";
+import { mul, sum } from "../../src/tensor/index.js";
 import { Generator } from "../../src/tensor/random.js";
-import { sum, mul } from "../../src/tensor/index.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { checkTensor, gradcheck } from "../helpers.js";
 import { loadSiglipFixture } from "./siglip_fixtures.js";
@@ -80,16 +80,27 @@ test("text tower attention is bidirectional: a later token changes earlier posit
   // and the pooled (last-position) output sees the first token
   const p1 = model.forward(ids([[1, 2, 3, 4, 0]])).pooled.f32;
   const p2 = model.forward(ids([[5, 2, 3, 4, 0]])).pooled.f32;
-  assert.ok(Math.max(...p1.map((v, i) => Math.abs(v - p2[i]))) > 1e-4, "pooled output ignores the first token");
+  assert.ok(
+    Math.max(...p1.map((v, i) => Math.abs(v - p2[i]))) > 1e-4,
+    "pooled output ignores the first token",
+  );
   // rows are independent of each other
-  const both = model.forward(ids([[1, 2, 3, 4, 0], [5, 2, 3, 4, 0]])).pooled.f32;
+  const both = model.forward(
+    ids([
+      [1, 2, 3, 4, 0],
+      [5, 2, 3, 4, 0],
+    ]),
+  ).pooled.f32;
   checkTensor(both.subarray(0, 3), p1, 1e-5, "row 0 in a batch of 2");
   checkTensor(both.subarray(3, 6), p2, 1e-5, "row 1 in a batch of 2");
 });
 
 test("text tower gradients match finite differences (tiny config)", () => {
   const model = new SiglipTextModel(tiny, new Generator(1));
-  const x = ids([[1, 2, 3, 0, 0], [4, 5, 6, 2, 1]]);
+  const x = ids([
+    [1, 2, 3, 0, 0],
+    [4, 5, 6, 2, 1],
+  ]);
   const m = model.textModel;
   const checked = [
     m.embeddings.tokenEmbedding.weight,
@@ -108,5 +119,8 @@ test("text tower rejects bad input with a clear message", () => {
   const model = new SiglipTextModel(tiny, new Generator(0));
   assert.throws(() => model.forward(ids([[1, 2, 3]])), /max_position_embeddings = 5/);
   assert.throws(() => model.forward(ids([[1, 2, 3, 9, 0]])), /token id 9 at \[0, 3\]/);
-  assert.throws(() => new SiglipTextModel({ ...tiny, num_attention_heads: 3 }, new Generator(0)), /not a multiple/);
+  assert.throws(
+    () => new SiglipTextModel({ ...tiny, num_attention_heads: 3 }, new Generator(0)),
+    /not a multiple/,
+  );
 });

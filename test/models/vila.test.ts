@@ -22,7 +22,7 @@ const l15 = JSON.parse(readFileSync(`${FX}/llava15_expected.json`, "utf8"));
 function ids(rows: number[][]): Tensor {
   const L = Math.max(...rows.map((r) => r.length));
   const d = new Int32Array(rows.length * L);
-  rows.forEach((r, b) => d.set(r, b * L));
+  for (let b = 0; b < rows.length; b++) d.set(rows[b], b * L);
   return new Tensor(d, [rows.length, L]);
 }
 
@@ -33,10 +33,20 @@ test("VILA1.5 layout: vision features, projector, batched logits and loss match 
   const pixels = new Tensor(Float32Array.from(v15.pixels), v15.pixels_shape);
   noGrad(() => {
     const feats = model.visionFeatures(pixels);
-    checkTensor(feats.f32, v15.vision_features, { atol: 1e-4, rtol: 1e-4 }, "vision features (hidden_states[-2], cls_patch)");
+    checkTensor(
+      feats.f32,
+      v15.vision_features,
+      { atol: 1e-4, rtol: 1e-4 },
+      "vision features (hidden_states[-2], cls_patch)",
+    );
     const proj = model.mmProjector.forward(feats);
     assert.deepEqual([...proj.shape], v15.projector_out_shape);
-    checkTensor(proj.f32, v15.projector_out, { atol: 1e-4, rtol: 1e-4 }, "mlp_downsample projector (column-major 2x2)");
+    checkTensor(
+      proj.f32,
+      v15.projector_out,
+      { atol: 1e-4, rtol: 1e-4 },
+      "mlp_downsample projector (column-major 2x2)",
+    );
     const out = model.forward({ inputIds: ids(v15.ids), images: pixels, labels: ids(v15.labels) });
     assert.deepEqual(out.spliced.lengths, v15.lengths);
     assert.deepEqual([...out.logits.shape], v15.logits_shape);
@@ -44,7 +54,12 @@ test("VILA1.5 layout: vision features, projector, batched logits and loss match 
     const [B, T, V] = v15.logits_shape;
     for (let b = 0; b < B; b++) {
       const n = v15.lengths[b] * V;
-      checkTensor(out.logits.f32.subarray(b * T * V, b * T * V + n), v15.logits.slice(b * T * V, b * T * V + n), { atol: 1e-4, rtol: 1e-4 }, `logits row ${b}`);
+      checkTensor(
+        out.logits.f32.subarray(b * T * V, b * T * V + n),
+        v15.logits.slice(b * T * V, b * T * V + n),
+        { atol: 1e-4, rtol: 1e-4 },
+        `logits row ${b}`,
+      );
     }
     assert.ok(Math.abs(out.loss!.item() - v15.loss) < 1e-4, `loss ${out.loss!.item()} vs ${v15.loss}`);
     const text = model.forward({ inputIds: ids(v15.text_ids) });
@@ -57,7 +72,12 @@ test("monolithic LLaVA-1.5 layout (CLIP, mlp2x_gelu, tied head, q/k/v bias, line
   assert.equal(checkpoint.layout, "monolithic");
   const pixels = new Tensor(Float32Array.from(l15.pixels), l15.pixels_shape);
   noGrad(() => {
-    checkTensor(model.visionFeatures(pixels).f32, l15.vision_features, { atol: 1e-4, rtol: 1e-4 }, "CLIP features (patch)");
+    checkTensor(
+      model.visionFeatures(pixels).f32,
+      l15.vision_features,
+      { atol: 1e-4, rtol: 1e-4 },
+      "CLIP features (patch)",
+    );
     const out = model.forward({ inputIds: ids(l15.ids), images: pixels });
     checkTensor(out.logits.f32, l15.logits, { atol: 1e-4, rtol: 1e-4 }, "logits");
   });
@@ -74,7 +94,12 @@ test("bf16/f16 matrices can stay in their storage dtype and give the same logits
     const out = model.forward({ inputIds: ids(v15.ids), images: pixels });
     const [B, T, V] = v15.logits_shape;
     const n = v15.lengths[0] * V;
-    checkTensor(out.logits.f32.subarray(0, n), v15.logits.slice(0, n), { atol: 1e-4, rtol: 1e-4 }, "logits from bf16 storage");
+    checkTensor(
+      out.logits.f32.subarray(0, n),
+      v15.logits.slice(0, n),
+      { atol: 1e-4, rtol: 1e-4 },
+      "logits from bf16 storage",
+    );
     assert.equal(B * T * V, out.logits.size);
   });
 });
@@ -112,11 +137,17 @@ test("save -> load round-trips exactly", () => {
   const dir = mkdtempSync(join(tmpdir(), "vila-save-"));
   try {
     const out = join(dir, "ckpt");
-    saveVila(out, model, { preprocessor: checkpoint.vision_tower.preprocessorConfig, tokenizer: checkpoint.tokenizerDir! });
+    saveVila(out, model, {
+      preprocessor: checkpoint.vision_tower.preprocessorConfig,
+      tokenizer: checkpoint.tokenizerDir!,
+    });
     const { model: again } = loadVila(out);
     const a = model.namedParameters();
     const b = again.namedParameters();
-    assert.deepEqual(b.map(([n]) => n), a.map(([n]) => n));
+    assert.deepEqual(
+      b.map(([n]) => n),
+      a.map(([n]) => n),
+    );
     for (let i = 0; i < a.length; i++) assert.deepEqual(b[i][1].f32, a[i][1].f32, a[i][0]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -128,15 +159,36 @@ test("2x2 merge token orders: VILA1.5 column-major vs NVILA raster, odd grid zer
   const x = new Tensor(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), [1, 9, 1]);
   const col = downsample2x2(x, "column").toArray();
   const ras = downsample2x2(x, "raster").toArray();
-  assert.deepEqual(ras, [[[1, 2, 4, 5], [3, 0, 6, 0], [7, 8, 0, 0], [9, 0, 0, 0]]]);
-  assert.deepEqual(col, [[[1, 2, 4, 5], [7, 8, 0, 0], [3, 0, 6, 0], [9, 0, 0, 0]]]);
+  assert.deepEqual(ras, [
+    [
+      [1, 2, 4, 5],
+      [3, 0, 6, 0],
+      [7, 8, 0, 0],
+      [9, 0, 0, 0],
+    ],
+  ]);
+  assert.deepEqual(col, [
+    [
+      [1, 2, 4, 5],
+      [7, 8, 0, 0],
+      [3, 0, 6, 0],
+      [9, 0, 0, 0],
+    ],
+  ]);
 });
 
 test("bad input: image count mismatch, unknown projector, missing tensor", () => {
   const { model } = loadVila(`${FX}/vila15`);
-  assert.throws(() => model.forward({ inputIds: ids([[1, -200, 5, -200]]) }), /2 image token\(s\) \(-200\) but 0 image\(s\)/);
   assert.throws(
-    () => new (model.constructor as typeof import("../../src/models/vila.js").VilaForCausalLM)({ ...model.config, projector: { mm_projector_type: "resampler" } }),
+    () => model.forward({ inputIds: ids([[1, -200, 5, -200]]) }),
+    /2 image token\(s\) \(-200\) but 0 image\(s\)/,
+  );
+  assert.throws(
+    () =>
+      new (model.constructor as typeof import("../../src/models/vila.js").VilaForCausalLM)({
+        ...model.config,
+        projector: { mm_projector_type: "resampler" },
+      }),
     /unknown mm_projector_type "resampler"/,
   );
 });

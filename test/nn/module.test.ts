@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Embedding, LayerNorm, Linear, Module, ModuleList, RMSNorm } from "../../src/nn/index.js";
-import { mul } from "../../src/tensor/ops/elementwise.js";
-import { slice } from "../../src/tensor/ops/shape.js";
-import { crossEntropy } from "../../src/tensor/ops/nn.js";
-import { Generator } from "../../src/tensor/random.js";
 import { randn, tensor } from "../../src/tensor/create.js";
+import { mul } from "../../src/tensor/ops/elementwise.js";
+import { crossEntropy } from "../../src/tensor/ops/nn.js";
+import { slice } from "../../src/tensor/ops/shape.js";
+import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { checkTensor } from "../helpers.js";
 
@@ -75,7 +75,10 @@ test("state dict round-trips and load errors name the tensor", () => {
   b.loadStateDict(a.stateDict());
   checkTensor(b.forward(ids), a.forward(ids), 0, "same weights, same output");
   const sd = a.stateDict();
-  assert.throws(() => b.loadStateDict({ ...sd, "ln.weight": randn([5]) }), /"ln.weight" has shape \[5\], the model expects \[4\]/);
+  assert.throws(
+    () => b.loadStateDict({ ...sd, "ln.weight": randn([5]) }),
+    /"ln.weight" has shape \[5\], the model expects \[4\]/,
+  );
   const { "ln.bias": _drop, ...missing } = sd;
   assert.throws(() => b.loadStateDict(missing), /missing 1: ln.bias/);
   assert.throws(() => b.loadStateDict({ ...sd, extra: randn([1]) }), /unexpected 1: extra/);

@@ -54,16 +54,24 @@ test("AdamW state save/load resumes exactly", () => {
   run([0, 1], first, a2, b2);
   const saved = first.stateDict();
   const copy = {
-    tensors: Object.fromEntries(Object.entries(saved.tensors).map(([k, t]) => [k, new Tensor(new Float32Array(t.f32), t.shape)])),
+    tensors: Object.fromEntries(
+      Object.entries(saved.tensors).map(([k, t]) => [k, new Tensor(new Float32Array(t.f32), t.shape)]),
+    ),
     meta: JSON.parse(JSON.stringify(saved.meta)),
   };
-  const [a3, b3] = [new Tensor(new Float32Array(a2.f32), [7]).requireGrad(), new Tensor(new Float32Array(b2.f32), [3, 2]).requireGrad()];
+  const [a3, b3] = [
+    new Tensor(new Float32Array(a2.f32), [7]).requireGrad(),
+    new Tensor(new Float32Array(b2.f32), [3, 2]).requireGrad(),
+  ];
   const resumed = mk(a3, b3);
   resumed.loadStateDict(copy);
   run([2, 3, 4], resumed, a3, b3);
   assert.deepEqual([...a3.f32], [...a1.f32]);
   assert.deepEqual([...b3.f32], [...b1.f32]);
-  assert.throws(() => resumed.loadStateDict({ tensors: { "zz.exp_avg": a3 }, meta: copy.meta }), /unknown parameter "zz"/);
+  assert.throws(
+    () => resumed.loadStateDict({ tensors: { "zz.exp_avg": a3 }, meta: copy.meta }),
+    /unknown parameter "zz"/,
+  );
 });
 
 test("AdamW refuses an empty parameter set", () => {

@@ -3,9 +3,9 @@
 // linear rope_scaling), SwiGLU MLP, grouped-query attention, optional q/k/v bias (Qwen2), tied or
 // untied lm_head, and a KV cache. Parameter paths equal HF checkpoint keys.
 
-import { Linear, Embedding, Module, ModuleList, RMSNorm } from "../../nn/index.js";
+import { Embedding, Linear, Module, ModuleList, RMSNorm } from "../../nn/index.js";
 import { add, mul } from "../../tensor/ops/elementwise.js";
-import { attention, applyRope, ropeCache, silu, type RopeCache } from "../../tensor/ops/nn.js";
+import { applyRope, attention, type RopeCache, ropeCache, silu } from "../../tensor/ops/nn.js";
 import { concat, reshape, slice } from "../../tensor/ops/shape.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
 import { Tensor } from "../../tensor/tensor.js";
@@ -35,11 +35,27 @@ export interface LlamaConfig {
   [key: string]: unknown;
 }
 
-export function resolveLlamaConfig(c: LlamaConfig): Required<Pick<LlamaConfig, "num_key_value_heads" | "head_dim" | "rms_norm_eps" | "rope_theta" | "max_position_embeddings" | "tie_word_embeddings" | "attention_bias">> & LlamaConfig {
+export function resolveLlamaConfig(
+  c: LlamaConfig,
+): Required<
+  Pick<
+    LlamaConfig,
+    | "num_key_value_heads"
+    | "head_dim"
+    | "rms_norm_eps"
+    | "rope_theta"
+    | "max_position_embeddings"
+    | "tie_word_embeddings"
+    | "attention_bias"
+  >
+> &
+  LlamaConfig {
   const arch = c.architectures?.[0] ?? "LlamaForCausalLM";
   const known = ["LlamaForCausalLM", "Qwen2ForCausalLM", "MistralForCausalLM"];
-  if (!known.includes(arch)) throw new Error(`unsupported LLM architecture "${arch}" (supported: ${known.join(", ")})`);
-  if (c.hidden_act && c.hidden_act !== "silu") throw new Error(`unsupported hidden_act "${c.hidden_act}" (Llama uses silu)`);
+  if (!known.includes(arch))
+    throw new Error(`unsupported LLM architecture "${arch}" (supported: ${known.join(", ")})`);
+  if (c.hidden_act && c.hidden_act !== "silu")
+    throw new Error(`unsupported hidden_act "${c.hidden_act}" (Llama uses silu)`);
   if (c.rope_scaling) {
     const t = c.rope_scaling.type ?? c.rope_scaling.rope_type;
     if (t !== "linear") throw new Error(`unsupported rope_scaling type "${t}" (supported: linear)`);
@@ -111,10 +127,22 @@ class LlamaAttention extends Module {
     const std = c.initializer_range ?? 0.02;
     const hs = c.head_dim;
     const bias = c.attention_bias;
-    this.qProj = this.module("q_proj", new Linear(c.hidden_size, c.num_attention_heads * hs, { std, gen, bias }));
-    this.kProj = this.module("k_proj", new Linear(c.hidden_size, c.num_key_value_heads * hs, { std, gen, bias }));
-    this.vProj = this.module("v_proj", new Linear(c.hidden_size, c.num_key_value_heads * hs, { std, gen, bias }));
-    this.oProj = this.module("o_proj", new Linear(c.num_attention_heads * hs, c.hidden_size, { std, gen, bias: false }));
+    this.qProj = this.module(
+      "q_proj",
+      new Linear(c.hidden_size, c.num_attention_heads * hs, { std, gen, bias }),
+    );
+    this.kProj = this.module(
+      "k_proj",
+      new Linear(c.hidden_size, c.num_key_value_heads * hs, { std, gen, bias }),
+    );
+    this.vProj = this.module(
+      "v_proj",
+      new Linear(c.hidden_size, c.num_key_value_heads * hs, { std, gen, bias }),
+    );
+    this.oProj = this.module(
+      "o_proj",
+      new Linear(c.num_attention_heads * hs, c.hidden_size, { std, gen, bias: false }),
+    );
   }
   /** (B, T, C) -> (B, T, C) */
   forward(x: Tensor, rope: RopeCache, pos: Tensor, inp: DecoderInputs, layer: number): Tensor {
@@ -138,9 +166,18 @@ class LlamaMLP extends Module {
   constructor(c: Resolved, gen: Generator) {
     super();
     const std = c.initializer_range ?? 0.02;
-    this.gateProj = this.module("gate_proj", new Linear(c.hidden_size, c.intermediate_size, { std, gen, bias: false }));
-    this.upProj = this.module("up_proj", new Linear(c.hidden_size, c.intermediate_size, { std, gen, bias: false }));
-    this.downProj = this.module("down_proj", new Linear(c.intermediate_size, c.hidden_size, { std, gen, bias: false }));
+    this.gateProj = this.module(
+      "gate_proj",
+      new Linear(c.hidden_size, c.intermediate_size, { std, gen, bias: false }),
+    );
+    this.upProj = this.module(
+      "up_proj",
+      new Linear(c.hidden_size, c.intermediate_size, { std, gen, bias: false }),
+    );
+    this.downProj = this.module(
+      "down_proj",
+      new Linear(c.intermediate_size, c.hidden_size, { std, gen, bias: false }),
+    );
   }
   /** SwiGLU: down(silu(gate(x)) * up(x)) */
   forward(x: Tensor): Tensor {
@@ -158,7 +195,10 @@ class LlamaDecoderLayer extends Module {
     this.selfAttn = this.module("self_attn", new LlamaAttention(c, gen));
     this.mlp = this.module("mlp", new LlamaMLP(c, gen));
     this.inputLayernorm = this.module("input_layernorm", new RMSNorm(c.hidden_size, c.rms_norm_eps));
-    this.postAttentionLayernorm = this.module("post_attention_layernorm", new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.postAttentionLayernorm = this.module(
+      "post_attention_layernorm",
+      new RMSNorm(c.hidden_size, c.rms_norm_eps),
+    );
   }
   forward(h: Tensor, rope: RopeCache, pos: Tensor, inp: DecoderInputs, layer: number): Tensor {
     h = add(h, this.selfAttn.forward(this.inputLayernorm.forward(h), rope, pos, inp, layer));
@@ -177,8 +217,14 @@ export class LlamaModel extends Module {
   ) {
     super();
     const c = config;
-    this.embedTokens = this.module("embed_tokens", new Embedding(c.vocab_size, c.hidden_size, { std: c.initializer_range ?? 0.02, gen }));
-    this.layers = this.module("layers", new ModuleList(Array.from({ length: c.num_hidden_layers }, () => new LlamaDecoderLayer(c, gen))));
+    this.embedTokens = this.module(
+      "embed_tokens",
+      new Embedding(c.vocab_size, c.hidden_size, { std: c.initializer_range ?? 0.02, gen }),
+    );
+    this.layers = this.module(
+      "layers",
+      new ModuleList(Array.from({ length: c.num_hidden_layers }, () => new LlamaDecoderLayer(c, gen))),
+    );
     this.norm = this.module("norm", new RMSNorm(c.hidden_size, c.rms_norm_eps));
   }
 
@@ -187,7 +233,12 @@ export class LlamaModel extends Module {
     const need = Math.max(maxPos, c.max_position_embeddings);
     if (!this.rope || this.rope.maxPos < need) {
       const s = c.rope_scaling;
-      this.rope = ropeCache(c.head_dim, need, c.rope_theta, s ? { type: "linear", factor: s.factor } : undefined);
+      this.rope = ropeCache(
+        c.head_dim,
+        need,
+        c.rope_theta,
+        s ? { type: "linear", factor: s.factor } : undefined,
+      );
     }
     return this.rope;
   }
@@ -222,7 +273,11 @@ export class LlamaForCausalLM extends Module {
     super();
     this.config = resolveLlamaConfig(config);
     this.model = this.module("model", new LlamaModel(this.config, gen));
-    const head = new Linear(this.config.hidden_size, this.config.vocab_size, { std: this.config.initializer_range ?? 0.02, gen, bias: false });
+    const head = new Linear(this.config.hidden_size, this.config.vocab_size, {
+      std: this.config.initializer_range ?? 0.02,
+      gen,
+      bias: false,
+    });
     if (this.config.tie_word_embeddings) head.weight = this.model.embedTokens.weight;
     this.lmHead = this.config.tie_word_embeddings ? head : this.module("lm_head", head);
   }

@@ -4,14 +4,13 @@
 // VILA's feature selection.
 
 import { Embedding, LayerNorm, Module } from "../../nn/index.js";
+import { randn } from "../../tensor/create.js";
 import { add } from "../../tensor/ops/elementwise.js";
 import { linear } from "../../tensor/ops/matmul.js";
-import { concat, reshape } from "../../tensor/ops/shape.js";
-import { broadcastTo } from "../../tensor/ops/shape.js";
-import { randn } from "../../tensor/create.js";
+import { broadcastTo, concat, reshape } from "../../tensor/ops/shape.js";
 import type { Generator } from "../../tensor/random.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { ConvWeights, patchify, widen, type VitAct, VitEncoder } from "./vit.js";
+import { ConvWeights, patchify, type VitAct, VitEncoder, widen } from "./vit.js";
 
 export interface ClipVisionConfig {
   architectures?: string[];
@@ -41,8 +40,14 @@ class ClipEmbeddings extends Module {
     const C = c.hidden_size;
     const std = c.initializer_range ?? 0.02;
     this.classEmbedding = this.param("class_embedding", randn([C], gen, std));
-    this.patchEmbedding = this.module("patch_embedding", new ConvWeights(C, c.num_channels ?? 3, c.patch_size, std, false, gen));
-    this.positionEmbedding = this.module("position_embedding", new Embedding(Math.floor(c.image_size / c.patch_size) ** 2 + 1, C, { gen, std }));
+    this.patchEmbedding = this.module(
+      "patch_embedding",
+      new ConvWeights(C, c.num_channels ?? 3, c.patch_size, std, false, gen),
+    );
+    this.positionEmbedding = this.module(
+      "position_embedding",
+      new Embedding(Math.floor(c.image_size / c.patch_size) ** 2 + 1, C, { gen, std }),
+    );
   }
   /** (B, 3, H, W) -> (B, P + 1, C), class token first */
   forward(pixels: Tensor): Tensor {
@@ -50,7 +55,8 @@ class ClipEmbeddings extends Module {
     const patches = patchify(pixels, this.c.patch_size);
     const [B, P, K] = patches.shape;
     const nPos = this.positionEmbedding.weight.shape[0];
-    if (P + 1 !== nPos) throw new Error(`CLIP: image gives ${P} patches + class token, the position embedding has ${nPos}`);
+    if (P + 1 !== nPos)
+      throw new Error(`CLIP: image gives ${P} patches + class token, the position embedding has ${nPos}`);
     const x = linear(patches, reshape(this.patchEmbedding.weight, [C, K]));
     const cls = broadcastTo(reshape(this.classEmbedding, [1, 1, C]), [B, 1, C]);
     return add(concat([cls, x], 1), widen(this.positionEmbedding.weight));

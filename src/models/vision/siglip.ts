@@ -10,7 +10,7 @@ import { linear } from "../../tensor/ops/matmul.js";
 import { reshape } from "../../tensor/ops/shape.js";
 import type { Generator } from "../../tensor/random.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { ConvWeights, patchify, widen, type VitAct, VitEncoder } from "./vit.js";
+import { ConvWeights, patchify, type VitAct, VitEncoder, widen } from "./vit.js";
 
 export interface SiglipVisionConfig {
   architectures?: string[];
@@ -51,9 +51,15 @@ class SiglipEmbeddings extends Module {
     const patches = patchify(pixels, p); // (B, P, 3*p*p)
     const P = patches.shape[1];
     const nPos = this.positionEmbedding.weight.shape[0];
-    if (P !== nPos) throw new Error(`SigLIP: image gives ${P} patches, the position embedding has ${nPos} (image_size ${this.c.image_size})`);
+    if (P !== nPos)
+      throw new Error(
+        `SigLIP: image gives ${P} patches, the position embedding has ${nPos} (image_size ${this.c.image_size})`,
+      );
     const w = reshape(this.patchEmbedding.weight, [C, patches.shape[2]]);
-    return add(linear(patches, w, this.patchEmbedding.bias ?? undefined), widen(this.positionEmbedding.weight));
+    return add(
+      linear(patches, w, this.patchEmbedding.bias ?? undefined),
+      widen(this.positionEmbedding.weight),
+    );
   }
 }
 

@@ -3,11 +3,11 @@
 // `encoder.layers.{i}.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2}`.
 
 import { LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
+import { randn, zeros } from "../../tensor/create.js";
+import { toDtype } from "../../tensor/dtype.js";
 import { add } from "../../tensor/ops/elementwise.js";
 import { attention, gelu, quickGelu } from "../../tensor/ops/nn.js";
 import { permute, reshape, slice } from "../../tensor/ops/shape.js";
-import { randn, zeros } from "../../tensor/create.js";
-import { toDtype } from "../../tensor/dtype.js";
 import type { Generator } from "../../tensor/random.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
@@ -98,7 +98,10 @@ export class VitEncoder extends Module {
   layers: ModuleList<VitLayer>;
   constructor(d: VitDims, gen: Generator) {
     super();
-    this.layers = this.module("layers", new ModuleList(Array.from({ length: d.num_hidden_layers }, () => new VitLayer(d, gen))));
+    this.layers = this.module(
+      "layers",
+      new ModuleList(Array.from({ length: d.num_hidden_layers }, () => new VitLayer(d, gen))),
+    );
   }
   /** Runs the first `upTo` layers; returns hidden_states[upTo] in HF's numbering
    * (hidden_states[0] is the input, hidden_states[i] the output of layer i). */
@@ -116,7 +119,8 @@ export function patchify(pixels: Tensor, patch: number): Tensor {
   const [B, ch, H, W] = pixels.shape;
   const gh = Math.floor(H / patch);
   const gw = Math.floor(W / patch);
-  if (gh === 0 || gw === 0) throw new Error(`image of ${H}x${W} pixels is smaller than the patch size ${patch}`);
+  if (gh === 0 || gw === 0)
+    throw new Error(`image of ${H}x${W} pixels is smaller than the patch size ${patch}`);
   let x = pixels;
   if (gh * patch !== H) x = slice(x, 2, 0, gh * patch);
   if (gw * patch !== W) x = slice(x, 3, 0, gw * patch);
@@ -135,7 +139,6 @@ export class ConvWeights extends Module {
     if (bias) this.bias = this.param("bias", zeros([C]));
   }
 }
-
 
 /** A weight used directly in arithmetic, widened to f32 when it is kept as bf16/f16 storage. */
 export function widen(t: Tensor): Tensor {
