@@ -1,0 +1,457 @@
+// Vision-tower pre-training the SigLIP way (Zhai et al. 2023, arXiv 2303.15343): where no pretrained
+// tower exists (the embedded world), a SiglipVisionModel is trained from nothing with the sigmoid
+// loss against a small text tower (models/siglip_pair.ts) on image-text pairs, so the tower learns
+// what captions say rather than a fixed label set. Contract:
+// - Data: the pairs of a world folder (`pairs/pairs.jsonl`, images relative to the world root) or
+//   any pairs dataset (data/dataset.ts). Every image is decoded once (sharp) and kept as 8-bit
+//   RGB; each batch is preprocessed as SiglipImageProcessor does (resize to image_size, x/255,
+//   mean 0.5, std 0.5) by io/image.ts.
+// - Text: a word-level vocabulary over the training captions (the world's language is closed:
+//   ~370 words and punctuation marks for world-tiny), lower-cased; `<pad>` 0, `<unk>` 1, `</s>` 2.
+//   A caption is its tokens, `</s>`, then `<pad>` up to max_position_embeddings (SigLIP's
+//   padding="max_length"); longer captions keep their first T-1 tokens.
+// - Split: a seeded shuffle holds out `evalSize` pairs; the rest are trained on in seeded epochs.
+// - Optimiser: AdamW (betas 0.9/0.95, as the paper's small-batch runs), weight decay on matrices
+//   only, cosine schedule with warmup, global-norm clipping at 1.
+// - Metric: zero-shot retrieval top-1 (image->text and text->image) on the held-out pairs and on
+//   as many training pairs; a hit is a retrieved item whose caption equals the query's caption
+//   (the world repeats short captions such as "the nida tower.", which no model can tell apart).
+// Same options and seed -> the same losses and the same tower, bit for bit (one backend).
+
+import { join } from "node:path";
+import { backend } from "../backend/index.js";
+import { openDataset, type SourceDataset } from "../data/dataset.js";
+import {
+  decodeImage,
+  type PreprocessConfig,
+  parsePreprocessorConfig,
+  preprocessImage,
+  type RgbImage,
+} from "../io/image.js";
+import { SiglipPairModel } from "../models/siglip_pair.js";
+import type { SiglipTextConfig } from "../models/text_tower.js";
+import type { SiglipVisionConfig, SiglipVisionModel } from "../models/vision/siglip.js";
+import { AdamW, clipGradNorm, cosineWithWarmup } from "../optim/index.js";
+import { matmul } from "../tensor/ops/matmul.js";
+import { Generator } from "../tensor/random.js";
+import { noGrad, Tensor } from "../tensor/tensor.js";
+import { PAIRS_JSONL } from "../world/layout.js";
+
+// ---------------------------------------------------------------------------------------------
+// captions -> ids
+
+const WORD_RE = /[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu;
+
+/** Word-level vocabulary: lower-cased words, numbers and single punctuation marks. */
+export class CaptionVocab {
+  static readonly PAD = 0;
+  static readonly UNK = 1;
+  static readonly EOS = 2;
+  readonly words: string[];
+  private readonly ids: Map<string, number>;
+
+  constructor(words: string[]) {
+    this.words = words;
+    this.ids = new Map(words.map((w, i) => [w, i]));
+    if (words[0] !== "<pad>" || words[1] !== "<unk>" || words[2] !== "</s>")
+      throw new Error('CaptionVocab: the first three entries must be "<pad>", "<unk>", "</s>"');
+    if (this.ids.size !== words.length) throw new Error("CaptionVocab: duplicate words");
+  }
+
+  /** The specials, then every word of `captions` by falling count (ties: code-point order). */
+  static build(captions: Iterable<string>): CaptionVocab {
+    const counts = new Map<string, number>();
+    for (const c of captions) for (const w of splitWords(c)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    const words = [...counts.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([w]) => w);
+    return new CaptionVocab(["<pad>", "<unk>", "</s>", ...words]);
+  }
+
+  get size(): number {
+    return this.words.length;
+  }
+
+  /** caption -> (T) ids: tokens, `</s>`, `<pad>`... (the first T-1 tokens when longer). */
+  encode(caption: string, T: number): Int32Array {
+    const out = new Int32Array(T).fill(CaptionVocab.PAD);
+    const toks = splitWords(caption).slice(0, T - 1);
+    toks.forEach((w, i) => {
+      out[i] = this.ids.get(w) ?? CaptionVocab.UNK;
+    });
+    out[toks.length] = CaptionVocab.EOS;
+    return out;
+  }
+}
+
+function splitWords(caption: string): string[] {
+  return caption.toLowerCase().match(WORD_RE) ?? [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// options and results
+
+/** A text tower config without vocab_size (the captions decide it). */
+export type TextTowerDims = Pick<
+  SiglipTextConfig,
+  | "hidden_size"
+  | "intermediate_size"
+  | "num_hidden_layers"
+  | "num_attention_heads"
+  | "max_position_embeddings"
+> &
+  Partial<SiglipTextConfig>;
+
+export interface SiglipPretrainOptions {
+  /** A world folder: its `pairs/pairs.jsonl` is read. */
+  worldDir?: string;
+  /** Or any pairs dataset (openDataset with format "pairs"). */
+  pairs?: SourceDataset;
+  /** Side of the square input images (must equal towerConfig.image_size). */
+  imageSize: number;
+  towerConfig: SiglipVisionConfig;
+  /** vocab_size is set from the captions' vocabulary. */
+  textConfig: TextTowerDims;
+  steps: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  /** Decoupled weight decay on weight matrices (default 1e-4). */
+  weightDecay?: number;
+  /** Default 0.05. */
+  warmupRatio?: number;
+  /** Global gradient-norm clip (default 1; 0 disables). */
+  clipNorm?: number;
+  /** Held-out pairs for retrieval (default min(128, a fifth of the pairs)). */
+  evalSize?: number;
+  /** Retrieval every this many steps (default 0: before and after training only). */
+  evalEvery?: number;
+  /** A log entry every this many steps (default 10). */
+  logEvery?: number;
+  /** Use at most this many pairs (default all). */
+  maxPairs?: number;
+  onLog?: (entry: SiglipLogEntry) => void;
+}
+
+export interface SiglipLogEntry {
+  step: number;
+  loss: number;
+  lr: number;
+  /** t = exp(t') */
+  temperature: number;
+  bias: number;
+  gradNorm: number;
+  ms: number;
+  patchTokensPerSec: number;
+  retrieval?: RetrievalMetrics;
+}
+
+/** Top-1 retrieval accuracy over n pairs; chance is about 1/n. */
+export interface RetrievalScore {
+  n: number;
+  imageToText: number;
+  textToImage: number;
+  chance: number;
+}
+
+export interface RetrievalMetrics {
+  heldOut: RetrievalScore;
+  train: RetrievalScore;
+}
+
+export interface SiglipPretrainMetrics {
+  backend: string;
+  pairs: { train: number; heldOut: number };
+  vocabSize: number;
+  towerParameters: number;
+  textParameters: number;
+  /** loss of every step */
+  losses: number[];
+  retrievalBefore: RetrievalMetrics;
+  retrieval: RetrievalMetrics;
+  temperature: number;
+  bias: number;
+  /** image decoding, seconds */
+  loadSeconds: number;
+  /** the training steps, seconds (retrieval evaluations excluded) */
+  trainSeconds: number;
+  /** steps * batch * patches per image / trainSeconds */
+  patchTokensPerSec: number;
+  imagesPerSec: number;
+}
+
+export interface SiglipPretrainResult {
+  /** The trained vision tower (what VILA uses). */
+  tower: SiglipVisionModel;
+  /** The whole pair model (tower, pooling head, text tower, t', b). */
+  model: SiglipPretrainModel;
+  metrics: SiglipPretrainMetrics;
+}
+
+export interface SiglipPretrainModel {
+  pair: SiglipPairModel;
+  vocab: CaptionVocab;
+}
+
+// ---------------------------------------------------------------------------------------------
+// data
+
+interface PairData {
+  captions: string[];
+  images: RgbImage[];
+}
+
+async function loadPairs(opts: SiglipPretrainOptions): Promise<PairData> {
+  if (!opts.pairs === !opts.worldDir)
+    throw new Error("pretrainVisionTower: give exactly one of worldDir and pairs");
+  const ds =
+    opts.pairs ??
+    (await openDataset({
+      name: "pairs",
+      format: "pairs",
+      paths: [join(opts.worldDir as string, PAIRS_JSONL)],
+      mediaDir: opts.worldDir,
+    }));
+  const n = Math.min(ds.length, opts.maxPairs ?? ds.length);
+  const captions: string[] = new Array(n);
+  const images: RgbImage[] = new Array(n);
+  const chunk = 64;
+  for (let s = 0; s < n; s += chunk) {
+    await Promise.all(
+      Array.from({ length: Math.min(chunk, n - s) }, async (_, k) => {
+        const i = s + k;
+        const rec = await ds.get(i);
+        if (rec.kind !== "pair")
+          throw new Error(
+            `pretrainVisionTower: ${rec.file}:${rec.line} is a ${rec.kind} record, not an image-text pair`,
+          );
+        const where = `${rec.file}:${rec.line}`;
+        images[i] = await decodeImage(
+          rec.image.kind === "path" ? rec.image.path : rec.image.data,
+          `${where} (${rec.image.kind === "path" ? rec.image.path : rec.image.name})`,
+        );
+        captions[i] = rec.caption;
+      }),
+    );
+  }
+  return { captions, images };
+}
+
+/** (B, 3, S, S) pixels of the given images, SigLIP preprocessing. */
+function pixelBatch(images: RgbImage[], idx: number[], pre: PreprocessConfig, S: number): Tensor {
+  const per = 3 * S * S;
+  const out = new Float32Array(idx.length * per);
+  const same: PreprocessConfig = { ...pre, mode: "processor", doResize: false };
+  idx.forEach((i, b) => {
+    const img = images[i];
+    out.set(preprocessImage(img, img.width === S && img.height === S ? same : pre).pixels, b * per);
+  });
+  return new Tensor(out, [idx.length, 3, S, S]);
+}
+
+function idBatch(captions: string[], idx: number[], vocab: CaptionVocab, T: number): Tensor {
+  const out = new Int32Array(idx.length * T);
+  for (let b = 0; b < idx.length; b++) out.set(vocab.encode(captions[idx[b]], T), b * T);
+  return new Tensor(out, [idx.length, T]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// retrieval
+
+/** Top-1 retrieval both ways on the given pairs; a hit is any item with the query's caption. */
+export function retrievalAccuracy(
+  model: SiglipPretrainModel,
+  pixels: Tensor,
+  ids: Tensor,
+  captions: string[],
+): RetrievalScore {
+  const sim = noGrad(() => {
+    const was = model.pair.training;
+    model.pair.eval();
+    const x = model.pair.encodeImage(pixels);
+    const y = model.pair.encodeText(ids);
+    model.pair.train(was);
+    return matmul(x, y, { transB: true }).f32; // (n, D) @ (D, n) -> (n_img, n_txt)
+  });
+  return retrievalFromSimilarity(sim, captions);
+}
+
+/** Top-1 retrieval from an (n_img, n_txt) similarity matrix of n pairs (row-major): image i's best
+ * text, and text j's best image (first maximum wins); a hit is a retrieved item whose caption equals
+ * the query's. `chance` is the expected accuracy of a uniformly random pick. */
+export function retrievalFromSimilarity(sim: Float32Array, captions: string[]): RetrievalScore {
+  const n = captions.length;
+  if (sim.length !== n * n)
+    throw new Error(`retrieval: similarity has ${sim.length} entries, expected ${n}x${n}`);
+  let i2t = 0;
+  let t2i = 0;
+  for (let i = 0; i < n; i++) {
+    let bestT = 0;
+    let bestI = 0;
+    for (let j = 1; j < n; j++) {
+      if (sim[i * n + j] > sim[i * n + bestT]) bestT = j;
+      if (sim[j * n + i] > sim[bestI * n + i]) bestI = j;
+    }
+    if (captions[bestT] === captions[i]) i2t++;
+    if (captions[bestI] === captions[i]) t2i++;
+  }
+  const same = new Map<string, number>();
+  for (const c of captions) same.set(c, (same.get(c) ?? 0) + 1);
+  let chance = 0;
+  for (const c of captions) chance += (same.get(c) as number) / n;
+  return { n, imageToText: i2t / n, textToImage: t2i / n, chance: chance / n };
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+
+function checkOptions(o: SiglipPretrainOptions): void {
+  const posInt = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`pretrainVisionTower: ${name} must be a positive integer, got ${v}`);
+  };
+  posInt("steps", o.steps);
+  posInt("batch", o.batch);
+  posInt("imageSize", o.imageSize);
+  if (!(o.lr > 0)) throw new Error(`pretrainVisionTower: lr must be positive, got ${o.lr}`);
+  if (o.towerConfig.image_size !== o.imageSize)
+    throw new Error(
+      `pretrainVisionTower: imageSize ${o.imageSize} differs from towerConfig.image_size ${o.towerConfig.image_size}`,
+    );
+}
+
+/** Splitmix-style mix, so the data order's seed differs from the init's for every seed. */
+function dataSeed(seed: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ 0x5bd1e995) >>> 0;
+}
+
+/**
+ * Pre-train a SigLIP vision tower on image-text pairs with the sigmoid loss.
+ * @example
+ * const { tower, metrics } = await pretrainVisionTower({
+ *   worldDir: "data/world-tiny", imageSize: 64, seed: 0, steps: 300, batch: 64, lr: 2e-3,
+ *   towerConfig: { hidden_size: 96, intermediate_size: 384, num_hidden_layers: 3, num_attention_heads: 4, image_size: 64, patch_size: 8 },
+ *   textConfig: { hidden_size: 64, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 40, projection_size: 96 },
+ * });
+ * console.log(metrics.retrieval.heldOut.imageToText);
+ */
+export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<SiglipPretrainResult> {
+  checkOptions(opts);
+  const tLoad = performance.now();
+  const data = await loadPairs(opts);
+  const loadSeconds = (performance.now() - tLoad) / 1000;
+  const N = data.captions.length;
+  const evalSize = opts.evalSize ?? Math.min(128, Math.floor(N / 5));
+  if (evalSize < 2 || N - evalSize < 2)
+    throw new Error(
+      `pretrainVisionTower: ${N} pairs cannot give ${evalSize} held-out pairs and at least 2 to train on`,
+    );
+  const dataGen = new Generator(dataSeed(opts.seed));
+  const order = dataGen.shuffle(Array.from({ length: N }, (_, i) => i));
+  const heldOut = order.slice(0, evalSize);
+  const train = order.slice(evalSize);
+  const batch = Math.min(opts.batch, train.length);
+
+  const vocab = CaptionVocab.build(train.map((i) => data.captions[i]));
+  const textConfig: SiglipTextConfig = { ...opts.textConfig, vocab_size: vocab.size };
+  const T = textConfig.max_position_embeddings;
+  const S = opts.imageSize;
+  const pre = parsePreprocessorConfig(
+    { image_processor_type: "SiglipImageProcessor", size: { height: S, width: S } },
+    "resize",
+    "SigLIP pre-training",
+  );
+  const pair = new SiglipPairModel(opts.towerConfig, textConfig, new Generator(opts.seed));
+  const model: SiglipPretrainModel = { pair, vocab };
+
+  const named = pair.namedParameters();
+  const decay = named.filter(([n, t]) => t.ndim >= 2 && !n.includes("position_embedding"));
+  const noDecay = named.filter(([n, t]) => !(t.ndim >= 2 && !n.includes("position_embedding")));
+  const opt = new AdamW(
+    [
+      { params: decay, lr: opts.lr, weightDecay: opts.weightDecay ?? 1e-4, name: "decay" },
+      { params: noDecay, lr: opts.lr, weightDecay: 0, name: "no_decay" },
+    ],
+    { betas: [0.9, 0.95], eps: 1e-8 },
+  );
+  const params = named.map(([, t]) => t);
+
+  const probe = (idx: number[]) => ({
+    pixels: pixelBatch(data.images, idx, pre, S),
+    ids: idBatch(data.captions, idx, vocab, T),
+    captions: idx.map((i) => data.captions[i]),
+  });
+  const probes = { heldOut: probe(heldOut), train: probe(train.slice(0, evalSize)) };
+  const score = (p: ReturnType<typeof probe>) => retrievalAccuracy(model, p.pixels, p.ids, p.captions);
+  const evaluate = (): RetrievalMetrics => ({ heldOut: score(probes.heldOut), train: score(probes.train) });
+  const retrievalBefore = evaluate();
+
+  const P = (S / opts.towerConfig.patch_size) ** 2;
+  const logEvery = opts.logEvery ?? 10;
+  const evalEvery = opts.evalEvery ?? 0;
+  const losses: number[] = [];
+  let epoch: number[] = [];
+  let trainMs = 0;
+  let windowMs = 0;
+  let windowSteps = 0;
+  for (let step = 0; step < opts.steps; step++) {
+    const t0 = performance.now();
+    opt.setLrScale(cosineWithWarmup(step, opts.steps, opts.warmupRatio ?? 0.05));
+    if (epoch.length < batch) epoch = epoch.concat(dataGen.shuffle([...train]));
+    const idx = epoch.splice(0, batch);
+    const { loss } = pair.forward(
+      pixelBatch(data.images, idx, pre, S),
+      idBatch(data.captions, idx, vocab, T),
+    );
+    loss.backward();
+    const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
+    opt.step();
+    opt.zeroGrad();
+    const l = loss.item();
+    if (!Number.isFinite(l)) throw new Error(`pretrainVisionTower: loss is ${l} at step ${step}`);
+    losses.push(l);
+    const ms = performance.now() - t0;
+    trainMs += ms;
+    windowMs += ms;
+    windowSteps++;
+    const last = step === opts.steps - 1;
+    const doEval = evalEvery > 0 && ((step + 1) % evalEvery === 0 || last);
+    if (opts.onLog && ((step + 1) % logEvery === 0 || last || doEval)) {
+      opts.onLog({
+        step: step + 1,
+        loss: l,
+        lr: opt.groups[0].lr,
+        temperature: Math.exp(pair.logitScale.item()),
+        bias: pair.logitBias.item(),
+        gradNorm,
+        ms: windowMs / windowSteps,
+        patchTokensPerSec: (windowSteps * batch * P) / (windowMs / 1000),
+        retrieval: doEval ? evaluate() : undefined,
+      });
+      windowMs = 0;
+      windowSteps = 0;
+    }
+  }
+  const trainSeconds = trainMs / 1000;
+  const towerParameters = pair.tower.numParameters();
+  return {
+    tower: pair.tower,
+    model,
+    metrics: {
+      backend: backend().name,
+      pairs: { train: train.length, heldOut: heldOut.length },
+      vocabSize: vocab.size,
+      towerParameters,
+      textParameters: pair.text.numParameters(),
+      losses,
+      retrievalBefore,
+      retrieval: evaluate(),
+      temperature: Math.exp(pair.logitScale.item()),
+      bias: pair.logitBias.item(),
+      loadSeconds,
+      trainSeconds,
+      patchTokensPerSec: (opts.steps * batch * P) / trainSeconds,
+      imagesPerSec: (opts.steps * batch) / trainSeconds,
+    },
+  };
+}
