@@ -7,7 +7,8 @@
 //    TextVQA `{data: [{question_id, image_id, question, answers: [str]}]}`;
 //  - COCO captions: results `[{image_id, caption}]`, annotations `{annotations: [{image_id, caption}]}`;
 //  - POPE labels JSONL `{question_id, label}`; ScienceQA `problems.json` (+ `pid_splits.json`) or
-//    `{question_id, answer, choices}` rows; GQA questions `{id: {answer}}` or `{question_id, answer}` rows.
+//    `{question_id, answer, choices}` rows (also as `{annotations: [...]}`); GQA questions
+//    `{id: {answer}}` or `{question_id, answer}` rows.
 
 import { readFileSync } from "node:fs";
 import type { ChoiceItem, ExactItem } from "./choice.js";
@@ -308,7 +309,8 @@ export function readPopeLabels(path: string): PopeItem[] {
 
 /**
  * Multiple-choice ground truth: ScienceQA `problems.json` (`{id: {choices, answer: index}}`, optionally
- * restricted to `pid_splits.json[split]`) or rows of `{question_id, answer: letter | index, choices?}`.
+ * restricted to `pid_splits.json[split]`) or rows of `{question_id, answer: letter | index, choices?}`
+ * (JSON Lines, a JSON array, or wrapped as `{"annotations": [...]}`).
  */
 export function readChoiceAnnotations(
   path: string,
@@ -317,7 +319,18 @@ export function readChoiceAnnotations(
 ): ChoiceItem[] {
   const parsed = readJsonOrJsonl(path);
   let rows: { id: string; row: Row; where: string }[];
-  if ("doc" in parsed && parsed.doc && typeof parsed.doc === "object" && !Array.isArray(parsed.doc)) {
+  const wrapped = "doc" in parsed ? (parsed.doc as Row | null)?.annotations : undefined;
+  if (Array.isArray(wrapped)) {
+    // `{"annotations": [{question_id, answer}]}`, the VQAv2-style wrapper (the world's mmlu keys)
+    rows = wrapped.map((value, i) => {
+      const row = asRow(path, { value, where: `annotation ${i}` });
+      return {
+        id: idOf(path, `annotation ${i}`, row, ["question_id", "questionId"]),
+        row,
+        where: `annotation ${i}`,
+      };
+    });
+  } else if ("doc" in parsed && parsed.doc && typeof parsed.doc === "object" && !Array.isArray(parsed.doc)) {
     rows = Object.entries(parsed.doc as Row).map(([id, v]) => ({
       id,
       row: asRow(path, { value: v, where: `problem ${id}` }),

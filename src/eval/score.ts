@@ -1,0 +1,206 @@
+// Scoring a benchmark's predictions with its metric (the official scorers of src/eval/metrics), and
+// the trivial baselines a model score should be read against. Scores are what papers print: VQA /
+// TextVQA / multiple-choice / exact-match accuracy in percent, CIDEr x 100 (COCO tokenisation of
+// candidates and references, as coco-caption does), POPE F1 x 100. A question without a prediction
+// counts as wrong (0, an empty caption, or the wrong POPE label), is listed in `missing` and never
+// skipped.
+
+import type { GroundTruth, LoadedBenchmark, MetricName } from "./benchmarks.js";
+import { referenceAnswer } from "./benchmarks.js";
+import {
+  choiceAccuracy,
+  ciderScore,
+  evaluateVqa,
+  exactMatchAccuracy,
+  popeMetrics,
+  ptbTokenize,
+} from "./metrics/index.js";
+
+/** A benchmark's score, per-item scores (same scale) and what was missing. */
+export interface BenchmarkScore {
+  metric: MetricName;
+  /** null when the benchmark has no ground truth (predictions only). */
+  score: number | null;
+  perItem: Record<string, number>;
+  count: number;
+  missing: string[];
+  /** mean per-item score and count per question category (CIDEr: mean of per-image scores). */
+  byCategory: Record<string, { score: number; count: number }>;
+  /** metric-specific extras (POPE: accuracy, precision, recall, yes_ratio). */
+  details?: Record<string, number | null>;
+}
+
+function byCategory(bench: LoadedBenchmark, perItem: Record<string, number>): BenchmarkScore["byCategory"] {
+  const acc = new Map<string, { sum: number; count: number }>();
+  for (const it of bench.items) {
+    if (it.category === undefined) continue;
+    const a = acc.get(it.category) ?? { sum: 0, count: 0 };
+    a.sum += perItem[it.id] ?? 0;
+    a.count++;
+    acc.set(it.category, a);
+  }
+  return Object.fromEntries(
+    [...acc]
+      .sort(([x], [y]) => (x < y ? -1 : 1))
+      .map(([k, v]) => [k, { score: v.sum / v.count, count: v.count }]),
+  );
+}
+
+function scoreWith(
+  truth: GroundTruth,
+  bench: LoadedBenchmark,
+  preds: ReadonlyMap<string, string>,
+): { score: number | null; perItem: Record<string, number>; details?: BenchmarkScore["details"] } {
+  const ids = bench.items.map((it) => it.id);
+  switch (truth.kind) {
+    case "vqa":
+    case "textvqa": {
+      const r = evaluateVqa(
+        ids.map((id) => ({ questionId: id, answers: truth.answers.get(id) as string[] })),
+        preds,
+        truth.kind,
+      );
+      return { score: r.overall, perItem: r.per_question };
+    }
+    case "cider": {
+      const r = ciderScore(
+        ids.map((id) => ({
+          imageId: id,
+          candidate: ptbTokenize(preds.get(id) ?? ""),
+          references: (truth.references.get(id) as string[]).map(ptbTokenize),
+        })),
+      );
+      return {
+        score: 100 * r.corpus,
+        perItem: Object.fromEntries(Object.entries(r.per_image).map(([k, v]) => [k, 100 * v])),
+      };
+    }
+    case "mc": {
+      const r = choiceAccuracy(
+        ids.map((id) => truth.items.get(id)!),
+        preds,
+      );
+      return {
+        score: r.overall,
+        perItem: Object.fromEntries(Object.entries(r.per_question).map(([k, v]) => [k, v.correct ? 100 : 0])),
+      };
+    }
+    case "pope": {
+      const items = ids.map((id) => ({ questionId: id, label: truth.labels.get(id)! }));
+      const r = popeMetrics(items, preds);
+      const perItem = Object.fromEntries(
+        items.map((it) => [it.questionId, r.per_question[it.questionId] === it.label ? 100 : 0]),
+      );
+      return {
+        score: r.f1 === null ? 0 : 100 * r.f1,
+        perItem,
+        details: {
+          accuracy: 100 * r.accuracy,
+          precision: r.precision,
+          recall: r.recall,
+          yes_ratio: r.yes_ratio,
+        },
+      };
+    }
+    case "exact": {
+      const r = exactMatchAccuracy(
+        ids.map((id) => ({ questionId: id, answer: truth.answers.get(id)! })),
+        preds,
+        truth.normalize,
+      );
+      return {
+        score: r.overall,
+        perItem: Object.fromEntries(Object.entries(r.per_question).map(([k, v]) => [k, 100 * v])),
+      };
+    }
+    case "none":
+      return { score: null, perItem: {} };
+  }
+}
+
+/**
+ * Score predictions (item id -> generated text) on every item of `bench`. Predictions for ids the
+ * benchmark does not have are an error (`source` names where they came from).
+ * @example scoreBenchmark(bench, new Map([["0", "two"]])).score
+ */
+export function scoreBenchmark(
+  bench: LoadedBenchmark,
+  preds: ReadonlyMap<string, string>,
+  source = "predictions",
+): BenchmarkScore {
+  const known = new Set(bench.items.map((it) => it.id));
+  for (const id of preds.keys()) {
+    if (!known.has(id))
+      throw new Error(
+        `${source}: ${bench.answerFormat === "coco" ? "image_id" : "question_id"} ${id} is not a question of ${bench.files.questions}`,
+      );
+  }
+  const missing = bench.items.filter((it) => !preds.has(it.id)).map((it) => it.id);
+  const { score, perItem, details } = scoreWith(bench.truth, bench, preds);
+  return {
+    metric: bench.metric,
+    score,
+    perItem,
+    count: bench.items.length,
+    missing,
+    byCategory: bench.truth.kind === "none" ? {} : byCategory(bench, perItem),
+    ...(details ? { details } : {}),
+  };
+}
+
+/** One constant-answer baseline: the answer given to every question and its score. */
+export interface ConstantBaseline {
+  answer: string;
+  score: number;
+}
+
+export interface Baselines {
+  /** the most frequent answer of the support (train) split, answered everywhere. null without support. */
+  supportMajority: ConstantBaseline | null;
+  /** the most frequent reference answer of the evaluated questions themselves: the best a constant can
+   * do here (an oracle of the answer prior, not a fair baseline). */
+  testMajority: ConstantBaseline | null;
+  /** multiple choice: expected accuracy of a uniform random letter. */
+  chance: number | null;
+}
+
+function mostFrequent(answers: readonly string[]): string | null {
+  if (answers.length === 0) return null;
+  const counts = new Map<string, number>();
+  for (const a of answers) counts.set(a, (counts.get(a) ?? 0) + 1);
+  let best = answers[0];
+  for (const [a, c] of counts) if (c > (counts.get(best) ?? 0)) best = a;
+  return best;
+}
+
+function constant(bench: LoadedBenchmark, answer: string | null): ConstantBaseline | null {
+  if (answer === null) return null;
+  const s = scoreBenchmark(bench, new Map(bench.items.map((it) => [it.id, answer])));
+  return { answer, score: s.score ?? 0 };
+}
+
+/**
+ * Trivial baselines scored with the benchmark's metric, to put beside model scores.
+ * @example trivialBaselines(bench).supportMajority?.score
+ */
+export function trivialBaselines(bench: LoadedBenchmark): Baselines {
+  if (bench.truth.kind === "none") return { supportMajority: null, testMajority: null, chance: null };
+  const supportAnswers = [
+    ...bench.support.map((d) => d.answer),
+    ...bench.items.flatMap((it) => (it.demos ?? []).map((d) => d.answer)),
+  ];
+  const testAnswers = bench.items
+    .map((it) => referenceAnswer(bench.truth, it.id))
+    .filter((a): a is string => a !== undefined);
+  const truth = bench.truth;
+  const chance =
+    truth.kind === "mc"
+      ? (100 * bench.items.reduce((s, it) => s + 1 / (truth.items.get(it.id)?.numChoices ?? 1), 0)) /
+        bench.items.length
+      : null;
+  return {
+    supportMajority: constant(bench, mostFrequent(supportAnswers)),
+    testMajority: constant(bench, mostFrequent(testAnswers)),
+    chance,
+  };
+}
