@@ -310,9 +310,11 @@ describe("fused attention", () => {
       checkTensor(attention(q, k, v, o), unfusedAttention(q, k, v, o), 1e-5, `causal ${causal}`);
     }
     // huge scores: exp would overflow unless each new block maximum rescales the running sums
+    // (f32 scores of ~8000 carry ~5e-4 of rounding, so the tolerance grows with the scale; the js
+    // reference accumulates in f64 and would pass 1e-5, the native kernels compute in f32)
     for (const scale of [3, 1000]) {
       const o = { causal: true, scale };
-      checkTensor(attention(q, k, v, o), unfusedAttention(q, k, v, o), 1e-5, `scale ${scale}`);
+      checkTensor(attention(q, k, v, o), unfusedAttention(q, k, v, o), Math.max(1e-5, 1e-6 * scale), `scale ${scale}`);
     }
   });
 
