@@ -110,8 +110,20 @@ export class Tokenizer {
     if (Array.isArray(vocab)) size = vocab.length;
     else if (vocab) for (const v of Object.values(vocab)) size = Math.max(size, v + 1);
     for (const t of added) size = Math.max(size, t.id + 1);
+    const unkName = (model as { unk_token?: string } | undefined)?.unk_token ?? tokenText(config.unk_token);
     const backend: Backend = {
-      encode: (text, add) => hf.encode(text, { add_special_tokens: add }).ids,
+      encode: (text, add) => {
+        const enc = hf.encode(text, { add_special_tokens: add });
+        // @huggingface/tokenizers' WordLevel leaves out-of-vocabulary words undefined instead of
+        // mapping them to the unk token as the Rust library does; map them here (or say which word)
+        if (!enc.ids.includes(undefined as unknown as number)) return enc.ids;
+        const unk = unkName === null ? undefined : hf.token_to_id(unkName);
+        return enc.ids.map((id: number | undefined, i: number) => {
+          if (id !== undefined) return id;
+          if (unk === undefined) throw new Error(`tokenizer: "${enc.tokens[i]}" is not in the vocabulary and there is no unk token`);
+          return unk;
+        });
+      },
       decode: (ids, skip) =>
         ids.length === 0
           ? ""

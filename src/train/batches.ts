@@ -97,8 +97,6 @@ export class BatchLoader {
     const mixture = new Mixture(sources, opts.seed);
     const total = sources.reduce((n, s) => n + s.dataset.length, 0);
     const pool = new ImagePool({
-      module: new URL("./image_pixels.js", import.meta.url).href,
-      exportName: "loadPixels",
       config: opts.preprocess,
       threads: opts.imageThreads,
     });

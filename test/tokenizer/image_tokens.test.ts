@@ -67,3 +67,18 @@ test("chunk-wise ids differ from whole-string ids where SentencePiece's prefix s
   assert.notDeepEqual(chunk, whole.slice(whole.length - chunk.length));
   assert.equal(tok.idToToken(chunk[0]), "\u2581");
 });
+
+test("a WordLevel tokenizer maps out-of-vocabulary words to its unk token", async () => {
+  const { Tokenizer } = await import("../../src/tokenizer/tokenizer.js");
+  const json = {
+    version: "1.0",
+    model: { type: "WordLevel", vocab: { "<unk>": 0, hello: 1, world: 2 }, unk_token: "<unk>" },
+    pre_tokenizer: { type: "Whitespace" },
+    added_tokens: [],
+    normalizer: null,
+    post_processor: null,
+    decoder: null,
+  };
+  const tok = Tokenizer.fromJSON(json, {});
+  assert.deepEqual(tok.encode("hello there world", { addSpecialTokens: false }), [1, 0, 2]);
+});
