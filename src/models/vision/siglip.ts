@@ -10,23 +10,10 @@ import { linear } from "../../tensor/ops/matmul.js";
 import { reshape } from "../../tensor/ops/shape.js";
 import type { Generator } from "../../tensor/random.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { ConvWeights, patchify, type VitAct, VitEncoder, widen } from "./vit.js";
+import { ConvWeights, patchify, VitEncoder, type VitTowerConfig, widen } from "./vit.js";
 
-export interface SiglipVisionConfig {
-  architectures?: string[];
-  model_type?: string;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_channels?: number;
-  image_size: number;
-  patch_size: number;
-  hidden_act?: VitAct;
-  layer_norm_eps?: number;
-  initializer_range?: number;
-  [key: string]: unknown;
-}
+/** HF SiglipVisionConfig keys. */
+export type SiglipVisionConfig = VitTowerConfig;
 
 class SiglipEmbeddings extends Module {
   patchEmbedding: ConvWeights;

@@ -13,6 +13,23 @@ import type { Tensor } from "../../tensor/tensor.js";
 
 export type VitAct = "gelu_pytorch_tanh" | "gelu" | "quick_gelu";
 
+/** The config keys SigLIP and CLIP vision towers share (HF names). */
+export interface VitTowerConfig {
+  architectures?: string[];
+  model_type?: string;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_channels?: number;
+  image_size: number;
+  patch_size: number;
+  hidden_act?: VitAct;
+  layer_norm_eps?: number;
+  initializer_range?: number;
+  [key: string]: unknown;
+}
+
 export interface VitDims {
   hidden_size: number;
   intermediate_size: number;
