@@ -6,6 +6,8 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   attention: () => import("./attention.js"),
   train: () => import("./train_step.js"),
   vila3b: () => import("./vila_forward.js"),
+  llamacpp: () => import("./llamacpp.js"),
+  stage1: () => import("./recipe_stage1.js"),
 };
 
 async function main(): Promise<void> {

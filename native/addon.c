@@ -120,6 +120,8 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   double *p = F64(3, "params", &lp);
   if (!NEED(lp >= 17, "params needs 17 entries")) return NULL;
   vn_gemm_args g;
+  g.bhalf = VN_HALF_NONE;
+  g.Bh = NULL;
   g.transA = p[0] != 0;
   g.transB = p[1] != 0;
   g.M = count(&c, p[2], "M");
@@ -149,6 +151,49 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
 #undef LAST
   g.A = A + offA;
   g.B = B + offB;
+  g.C = C + offC;
+  c.K->gemm(&g);
+  return undefined(env);
+}
+
+/* gemmHalf(A, W, C, p) with p = [M, N, K, offA, lda, offW, ldw, offC, ldc, beta, kind]:
+ * C = A (M, K) @ W^T + beta C, W (N, K) 16-bit storage, kind 1 = bf16, 2 = f16 */
+static napi_value js_gemm_half(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "gemmHalf", 4)) return NULL;
+  int64_t la, lw, lc, lp;
+  float *A = F32(0, "A", &la), *C = F32(2, "C", &lc);
+  uint16_t *W = U16(1, "W", &lw);
+  double *p = F64(3, "params", &lp);
+  if (!NEED(lp >= 11, "params needs 11 entries")) return NULL;
+  vn_gemm_args g;
+  memset(&g, 0, sizeof g);
+  g.transA = 0;
+  g.transB = 1;
+  g.M = count(&c, p[0], "M");
+  g.N = count(&c, p[1], "N");
+  g.K = count(&c, p[2], "K");
+  int64_t offA = count(&c, p[3], "offA"), offW = count(&c, p[5], "offW"), offC = count(&c, p[7], "offC");
+  g.lda = count(&c, p[4], "lda");
+  g.ldb = count(&c, p[6], "ldw");
+  g.ldc = count(&c, p[8], "ldc");
+  g.alpha = 1.0f;
+  g.beta = (float)p[9];
+  int64_t kind = count(&c, p[10], "kind");
+  g.batch = 1;
+  if (c.failed) return NULL;
+  if (!NEED(kind == VN_HALF_BF16 || kind == VN_HALF_F16, "kind must be 1 (bf16) or 2 (f16), got %lld", (long long)kind))
+    return NULL;
+  g.bhalf = (int)kind;
+  if (g.M == 0 || g.N == 0) return undefined(env);
+  if (!NEED(g.lda >= g.K && g.ldb >= g.K && g.ldc >= g.N, "leading dims lda=%lld ldw=%lld ldc=%lld too small for M=%lld N=%lld K=%lld",
+            (long long)g.lda, (long long)g.ldb, (long long)g.ldc, (long long)g.M, (long long)g.N, (long long)g.K))
+    return NULL;
+  if (!NEED(offA + (g.M - 1) * g.lda + g.K <= la, "A (length %lld) too short", (long long)la)) return NULL;
+  if (!NEED(offW + (g.N - 1) * g.ldb + g.K <= lw, "W (length %lld) too short", (long long)lw)) return NULL;
+  if (!NEED(offC + (g.M - 1) * g.ldc + g.N <= lc, "C (length %lld) too short", (long long)lc)) return NULL;
+  g.A = A + offA;
+  g.Bh = W + offW;
   g.C = C + offC;
   c.K->gemm(&g);
   return undefined(env);
@@ -406,7 +451,7 @@ typedef struct {
 } fn_entry;
 
 static const fn_entry kernel_fns[] = {
-    {"gemm", js_gemm}, {"unary", js_unary}, {"unaryBackward", js_unary_backward}, {"binaryFlat", js_binary_flat},
+    {"gemm", js_gemm}, {"gemmHalf", js_gemm_half}, {"unary", js_unary}, {"unaryBackward", js_unary_backward}, {"binaryFlat", js_binary_flat},
     {"binary", js_binary}, {"affine", js_affine}, {"clamp", js_clamp}, {"where", js_where}, {"axpy", js_axpy},
     {"reduce", js_reduce}, {"argmax", js_argmax}, {"permute", js_permute}, {"gatherRows", js_gather_rows},
     {"scatterAddRows", js_scatter_add_rows}, NN_FUNCTIONS};

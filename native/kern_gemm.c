@@ -7,7 +7,11 @@
  * accumulators, B rows loaded as two vectors, A entries broadcast from memory), AVX2 6 x 16,
  * portable 4 x 16. Partial tiles go through a small buffer. Work is split over batch items or a
  * grid of C blocks across the thread pool. Tiny or skinny products (GEMV, K or N tiny) skip the
- * packing and run dot / axpy loops. alpha scales op(A) op(B); beta == 0 never reads C. */
+ * packing and run dot / axpy loops. alpha scales op(A) op(B); beta == 0 never reads C.
+ * gemmHalf (B^T given as 16-bit bf16 / f16 storage, the linear layers of a model loaded with its
+ * checkpoint dtype) runs the same drivers: packing widens the 16-bit rows, and the skinny path
+ * (decode, M < MR) dots 16-bit rows directly, four at a time for one input row, so a decode step
+ * streams each weight once, at 2 bytes per element. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,9 +188,200 @@ static void pack_a(const vn_gemm_args *g, const float *A, int64_t i0, int64_t mc
   }
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * 16-bit B (gemmHalf: a linear weight (N, K) kept as bf16 / f16 storage), widened to f32 as it
+ * is read: bf16 by a 16-bit shift, f16 by F16C / AVX-512 vcvtph2ps (exact, like the dtype
+ * conversion kernels). The kind is a compile-time constant in every inner loop (always_inline). */
+
+#define VN_INLINE static inline __attribute__((always_inline))
+
+/* the unpacked (skinny) path's blocking: columns of C per chunk, rows of A per group */
+#define SMALL_CHUNK 512
+#define SMALL_ROWS 16
+
+VN_INLINE float half_scalar(uint16_t h, int kind) {
+  if (kind == VN_HALF_BF16) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+  }
+  return half_to_float(h);
+}
+
+/* VW 16-bit values at p -> one f32 vector */
+VN_INLINE vf vload_half(const uint16_t *p, int kind) {
+#if defined(__AVX512F__)
+  __m256i h = _mm256_loadu_si256((const __m256i *)p);
+  __m512 f = kind == VN_HALF_BF16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))
+                                  : _mm512_cvtph_ps(h);
+  return (vf)f;
+#elif defined(__AVX2__) && defined(__F16C__)
+  __m128i h = _mm_loadu_si128((const __m128i *)p);
+  __m256 f = kind == VN_HALF_BF16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))
+                                  : _mm256_cvtph_ps(h);
+  return (vf)f;
+#else
+  vf v;
+  for (int i = 0; i < VW; i++) v[i] = half_scalar(p[i], kind);
+  return v;
+#endif
+}
+
+/* sum_i a[i] * w[i] with w 16-bit */
+VN_INLINE float vdot_half(const float *a, const uint16_t *w, int64_t n, int kind) {
+  vf s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+  int64_t i = 0;
+  for (; i + 4 * VW <= n; i += 4 * VW) {
+    s0 += vload(a + i) * vload_half(w + i, kind);
+    s1 += vload(a + i + VW) * vload_half(w + i + VW, kind);
+    s2 += vload(a + i + 2 * VW) * vload_half(w + i + 2 * VW, kind);
+    s3 += vload(a + i + 3 * VW) * vload_half(w + i + 3 * VW, kind);
+  }
+  for (; i + VW <= n; i += VW) s0 += vload(a + i) * vload_half(w + i, kind);
+  float s = vhsum((s0 + s1) + (s2 + s3));
+  for (; i < n; i++) s += a[i] * half_scalar(w[i], kind);
+  return s;
+}
+
+/* software prefetch distance of the decode streams, in elements (1 KB of 16-bit weights, 2 KB
+ * of f32): the hardware prefetcher alone leaves a single core well below the memory bandwidth */
+#define PF_HALF 512
+#define PF_F32 512
+
+/* four f32 weight rows against one input row (decode), as vdot4_half */
+static void vdot4_f32(const float *a, const float *w, int64_t ldw, int64_t n, float *out) {
+  const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
+  vf s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+  int64_t i = 0;
+  for (; i + VW <= n; i += VW) {
+#if defined(__AVX2__)
+    if (!(i & 15)) {
+      _mm_prefetch((const char *)(w0 + i + PF_F32), _MM_HINT_T0);
+      _mm_prefetch((const char *)(w1 + i + PF_F32), _MM_HINT_T0);
+      _mm_prefetch((const char *)(w2 + i + PF_F32), _MM_HINT_T0);
+      _mm_prefetch((const char *)(w3 + i + PF_F32), _MM_HINT_T0);
+    }
+#endif
+    vf x = vload(a + i);
+    s0 += x * vload(w0 + i);
+    s1 += x * vload(w1 + i);
+    s2 += x * vload(w2 + i);
+    s3 += x * vload(w3 + i);
+  }
+  float r0 = vhsum(s0), r1 = vhsum(s1), r2 = vhsum(s2), r3 = vhsum(s3);
+  for (; i < n; i++) {
+    r0 += a[i] * w0[i];
+    r1 += a[i] * w1[i];
+    r2 += a[i] * w2[i];
+    r3 += a[i] * w3[i];
+  }
+  out[0] = r0;
+  out[1] = r1;
+  out[2] = r2;
+  out[3] = r3;
+}
+
+/* four weight rows against one input row (decode): four independent streams from memory */
+VN_INLINE void vdot4_half(const float *a, const uint16_t *w, int64_t ldw, int64_t n, int kind, float *out) {
+  const uint16_t *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
+  vf s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+  int64_t i = 0;
+  for (; i + VW <= n; i += VW) {
+#if defined(__AVX2__)
+    if (!(i & 31)) { /* one line ahead per stream every 64 bytes: keeps enough misses in flight */
+      _mm_prefetch((const char *)(w0 + i + PF_HALF), _MM_HINT_T0);
+      _mm_prefetch((const char *)(w1 + i + PF_HALF), _MM_HINT_T0);
+      _mm_prefetch((const char *)(w2 + i + PF_HALF), _MM_HINT_T0);
+      _mm_prefetch((const char *)(w3 + i + PF_HALF), _MM_HINT_T0);
+    }
+#endif
+    vf x = vload(a + i);
+    s0 += x * vload_half(w0 + i, kind);
+    s1 += x * vload_half(w1 + i, kind);
+    s2 += x * vload_half(w2 + i, kind);
+    s3 += x * vload_half(w3 + i, kind);
+  }
+  float r0 = vhsum(s0), r1 = vhsum(s1), r2 = vhsum(s2), r3 = vhsum(s3);
+  for (; i < n; i++) {
+    r0 += a[i] * half_scalar(w0[i], kind);
+    r1 += a[i] * half_scalar(w1[i], kind);
+    r2 += a[i] * half_scalar(w2[i], kind);
+    r3 += a[i] * half_scalar(w3[i], kind);
+  }
+  out[0] = r0;
+  out[1] = r1;
+  out[2] = r2;
+  out[3] = r3;
+}
+
+/* rows [0, nn) of acc[r] = A row r . W row (j0 + j), r < mr; wrow: K floats of scratch */
+VN_INLINE void small_half_rows(const vn_gemm_args *g, const float *const *ar, int64_t mr, int64_t j0, int64_t nn,
+                               float (*acc)[SMALL_CHUNK], float *wrow, int kind) {
+  const int64_t K = g->K, ldb = g->ldb;
+  const uint16_t *W = g->Bh;
+  int64_t j = 0;
+  if (mr == 1) {
+    for (; j + 4 <= nn; j += 4) vdot4_half(ar[0], W + (j0 + j) * ldb, ldb, K, kind, &acc[0][j]);
+    for (; j < nn; j++) acc[0][j] = vdot_half(ar[0], W + (j0 + j) * ldb, K, kind);
+    return;
+  }
+  if (!wrow) { /* no scratch (allocation failed): widen per row of A */
+    for (; j < nn; j++)
+      for (int64_t r = 0; r < mr; r++) acc[r][j] = vdot_half(ar[r], W + (j0 + j) * ldb, K, kind);
+    return;
+  }
+  /* several rows: widen each weight row once, then plain dot products from L1 */
+  for (; j < nn; j++) {
+    const uint16_t *w = W + (j0 + j) * ldb;
+    int64_t k = 0;
+    for (; k + VW <= K; k += VW) vstore(wrow + k, vload_half(w + k, kind));
+    for (; k < K; k++) wrow[k] = half_scalar(w[k], kind);
+    for (int64_t r = 0; r < mr; r++) acc[r][j] = vdot(ar[r], wrow, K);
+  }
+}
+
+/* op(B) = W^T panels from 16-bit W (N, K): each row segment widened 16 at a time, then written
+ * down its panel column */
+VN_INLINE void pack_b_half_kind(const vn_gemm_args *g, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+                                float *restrict dst, int kind) {
+  const int64_t ldb = g->ldb;
+  float tile[16] __attribute__((aligned(64)));
+  for (int64_t q = 0; q < nc; q += NR) {
+    int64_t nr = nc - q < NR ? nc - q : NR;
+    float *d = dst + q * kc;
+    for (int64_t k = 0; k < kc; k += 16) {
+      int64_t kn = kc - k < 16 ? kc - k : 16;
+      for (int64_t c = 0; c < NR; c++) {
+        if (c < nr) {
+          const uint16_t *s = g->Bh + (j0 + q + c) * ldb + k0 + k;
+          if (kn == 16)
+            for (int t = 0; t < 16; t += VW) vstore(tile + t, vload_half(s + t, kind));
+          else
+            for (int64_t t = 0; t < kn; t++) tile[t] = half_scalar(s[t], kind);
+          for (int64_t t = 0; t < kn; t++) d[(k + t) * NR + c] = tile[t];
+        } else {
+          for (int64_t t = 0; t < kn; t++) d[(k + t) * NR + c] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+static void pack_b_half(const vn_gemm_args *g, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *restrict dst) {
+  if (g->bhalf == VN_HALF_BF16)
+    pack_b_half_kind(g, k0, kc, j0, nc, dst, VN_HALF_BF16);
+  else
+    pack_b_half_kind(g, k0, kc, j0, nc, dst, VN_HALF_F16);
+}
+
 /* op(B)[k0 : k0 + kc, j0 : j0 + nc] -> panels of NR columns, k-major, zero-padded columns */
 static void pack_b(const vn_gemm_args *g, const float *B, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
                    float *restrict dst) {
+  if (g->bhalf) {
+    pack_b_half(g, k0, kc, j0, nc, dst);
+    return;
+  }
   const int64_t ldb = g->ldb;
   for (int64_t q = 0; q < nc; q += NR) {
     int64_t nr = nc - q < NR ? nc - q : NR;
@@ -265,9 +460,6 @@ static void store_row(float *c, const float *acc, int64_t n, float alpha, float 
     for (int64_t j = 0; j < n; j++) c[j] = alpha * acc[j] + beta * c[j];
 }
 
-#define SMALL_CHUNK 512
-#define SMALL_ROWS 16
-
 /* unpacked path for skinny products: rows in groups of SMALL_ROWS so that each row (or column
  * chunk) of B is read from memory once per group and reused from cache by every row of the group;
  * axpy form for B (K, N), dot products for B^T (N, K) */
@@ -275,8 +467,9 @@ static void gemm_small(const vn_gemm_args *g, const float *A, const float *B, fl
                        int64_t n0, int64_t n1) {
   const int64_t K = g->K, lda = g->lda, ldb = g->ldb, ldc = g->ldc;
   float acc[SMALL_ROWS][SMALL_CHUNK];
-  float *arows = NULL;
+  float *arows = NULL, *wrow = NULL;
   if (g->transB && g->transA) arows = malloc(sizeof(float) * SMALL_ROWS * (K > 0 ? K : 1));
+  if (g->bhalf && m1 - m0 > 1) wrow = malloc(sizeof(float) * (K > 0 ? K : 1));
   for (int64_t i0 = m0; i0 < m1; i0 += SMALL_ROWS) {
     const int64_t mr = m1 - i0 < SMALL_ROWS ? m1 - i0 : SMALL_ROWS;
     const float *ar[SMALL_ROWS];
@@ -301,6 +494,14 @@ static void gemm_small(const vn_gemm_args *g, const float *A, const float *B, fl
             vaxpy(a, b, acc[r], nn);
           }
         }
+      } else if (g->bhalf == VN_HALF_BF16) {
+        small_half_rows(g, ar, mr, j0, nn, acc, wrow, VN_HALF_BF16);
+      } else if (g->bhalf == VN_HALF_F16) {
+        small_half_rows(g, ar, mr, j0, nn, acc, wrow, VN_HALF_F16);
+      } else if (mr == 1 && !g->transA) {
+        int64_t j = 0;
+        for (; j + 4 <= nn; j += 4) vdot4_f32(ar[0], B + (j0 + j) * ldb, ldb, K, &acc[0][j]);
+        for (; j < nn; j++) acc[0][j] = vdot(ar[0], B + (j0 + j) * ldb, K);
       } else {
         for (int64_t j = 0; j < nn; j++) {
           const float *b = B + (j0 + j) * ldb;
@@ -311,6 +512,7 @@ static void gemm_small(const vn_gemm_args *g, const float *A, const float *B, fl
     }
   }
   free(arows);
+  free(wrow);
 }
 
 static void gemm_packed(const vn_gemm_args *g, const float *A, const float *B, float *C, int64_t m0, int64_t m1,
@@ -390,7 +592,9 @@ static void gemm(const vn_gemm_args *g) {
   j.small = M < MR || N < 8 || K < 8 || M * N * K < 32768;
   double flops = 2.0 * (double)M * N * (K > 0 ? K : 1) * g->batch;
   int threads = vn_pool_threads();
-  if (threads > 1 && flops > 2e6 && g->batch < threads) {
+  /* GEMV-like products are memory-bound: split them once the weight is a few hundred KB */
+  int parallel = threads > 1 && (flops > 2e6 || (M < MR && (double)N * K * g->batch > 1e5));
+  if (parallel && g->batch < threads) {
     /* split each item into about `threads` blocks, the larger dimension first */
     int64_t want = (threads + g->batch - 1) / g->batch;
     int64_t tm = 1, tn = 1;
@@ -406,7 +610,7 @@ static void gemm(const vn_gemm_args *g) {
     j.tn = (N + j.bn - 1) / j.bn;
   }
   int64_t tasks = g->batch * j.tm * j.tn;
-  if (threads > 1 && flops > 2e6)
+  if (parallel)
     vn_parallel_for(tasks, gemm_task, &j);
   else
     for (int64_t t = 0; t < tasks; t++) gemm_task(&j, t);

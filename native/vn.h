@@ -41,7 +41,12 @@ typedef struct {
   const float *B; int64_t ldb, strideB;
   float *C; int64_t ldc, strideC;
   int64_t batch;
+  /* 16-bit B (gemmHalf): when bhalf is VN_HALF_BF16 or VN_HALF_F16, B is read from Bh instead
+   * (transB only, batch 1): the weight (N, K) of a linear layer kept as bf16 / f16 storage */
+  int bhalf;
+  const uint16_t *Bh;
 } vn_gemm_args;
+enum { VN_HALF_NONE = 0, VN_HALF_BF16 = 1, VN_HALF_F16 = 2 };
 
 typedef struct {
   int64_t B, T, S, nh, nkv, hs;

@@ -63,6 +63,27 @@ export interface GemmArgs {
   batch: number;
 }
 
+/** Linear with a 16-bit weight: C = A @ W^T + beta * C, A (M, K) with leading dim lda, W (N, K)
+ * bf16 or f16 bits (storage of a model loaded in its checkpoint dtype) with leading dim ldw,
+ * C (M, N) with leading dim ldc; each array starts at its offset. W is widened exactly to f32 and
+ * the products are summed in f32 (order unspecified). beta = 0 means C is not read (NaN-safe). */
+export interface GemmHalfArgs {
+  M: number;
+  N: number;
+  K: number;
+  A: F32;
+  offA: number;
+  lda: number;
+  W: U16;
+  offW: number;
+  ldw: number;
+  dtype: "bf16" | "f16";
+  beta: number;
+  C: F32;
+  offC: number;
+  ldc: number;
+}
+
 /** Scaled-dot-product attention, fused (online softmax: never the full (T, S) score matrix for
  * all heads). q (B, T, nh, hs), k and v (B, S, nkv, hs) with nh % nkv == 0 (GQA: head h reads
  * kv head floor(h / (nh / nkv))), out (B, T, nh, hs), lse (B, nh, T) = log-sum-exp of the scaled
@@ -94,6 +115,8 @@ export interface Backend {
 
   // --- linear algebra ---
   gemm(a: GemmArgs): void;
+  /** x @ W^T with W 16-bit storage (decode streams W once: 2 bytes per weight). */
+  gemmHalf(a: GemmHalfArgs): void;
 
   // --- elementwise ---
   /** out[i] = f(x[i]); alpha is unused by the ops above but reserved. out may alias x. */

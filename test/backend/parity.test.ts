@@ -1,6 +1,7 @@
 // Parity suite: every kernel of every available backend (availableBackends() plus each kernel build
 // of the native addon this CPU runs) against the js reference (src/backend/js), on seeded random
-// inputs with odd sizes (1, 7, 33, 1023), every gemm transpose combination, batches, strides,
+// inputs with odd sizes (1, 7, 33, 1023), every gemm transpose combination, gemmHalf (bf16/f16
+// weights: the decode and packed paths), batches, strides,
 // offsets and subarray views, beta 0 over NaN, masks, aliasing and the error paths.
 // Tolerances: exact where the reference's float64 result rounds to the same f32 (add, mul, dtype
 // conversions, data movement); otherwise a few ulp, or K * 1e-6 for sums of K products.
@@ -175,6 +176,70 @@ for (const nb of backends) {
       };
       assert.throws(() => js.gemm(bad));
       assert.throws(() => nb.gemm(bad), /A .*too short/);
+    });
+
+    test("gemmHalf: bf16 and f16 weights, decode and packed sizes, offsets, leading dims, beta", () => {
+      const shapes: [number, number, number][] = [
+        [1, 1, 1],
+        [1, 37, 33],
+        [1, 300, 1023],
+        [3, 64, 100],
+        [13, 33, 70],
+        [14, 64, 300],
+        [130, 97, 300],
+        [200, 160, 64],
+      ];
+      let seed = 900;
+      for (const [M, N, K] of shapes) {
+        for (const dtype of ["bf16", "f16"] as const) {
+          for (const beta of [0, 0.5]) {
+            const r = rng(seed++);
+            const lda = K + (seed % 3);
+            const ldw = K + (seed % 2);
+            const ldc = N + (seed % 4);
+            const offA = seed % 5;
+            const offW = seed % 3;
+            const offC = seed % 2;
+            const A = rand(offA + (M - 1) * lda + K, seed + 1);
+            const Wf = rand(offW + (N - 1) * ldw + K, seed + 2, -0.5, 0.5);
+            const W = new Uint16Array(Wf.length);
+            if (dtype === "bf16") js.f32ToBf16(Wf, W);
+            else js.f32ToF16(Wf, W);
+            const C0 = rand(offC + (M - 1) * ldc + N, seed + 3);
+            if (beta === 0) for (let i = 0; i < C0.length; i++) C0[i] = Number.NaN;
+            const args = { M, N, K, A, offA, lda, W, offW, ldw, dtype, beta, offC, ldc };
+            const want = C0.slice();
+            js.gemmHalf({ ...args, C: want });
+            const got = C0.slice();
+            nb.gemmHalf({ ...args, C: got });
+            for (let i = 0; i < M; i++)
+              for (let j = 0; j < N; j++) {
+                const v = got[offC + i * ldc + j];
+                assert.ok(!Number.isNaN(v), `gemmHalf ${dtype} M${M} N${N} K${K}: C[${i},${j}] is NaN`);
+              }
+            checkTensor(
+              got,
+              want,
+              { atol: 1e-6 * K + 1e-6, rtol: 1e-5 },
+              `gemmHalf ${dtype} M${M} N${N} K${K} r${r()}`,
+            );
+          }
+        }
+      }
+      const bad = {
+        M: 2,
+        N: 3,
+        K: 4,
+        A: new Float32Array(8),
+        offA: 0,
+        lda: 4,
+        W: new Uint16Array(11),
+        offW: 0,
+        ldw: 4,
+      };
+      const rest = { dtype: "bf16" as const, beta: 0, C: new Float32Array(6), offC: 0, ldc: 3 };
+      assert.throws(() => js.gemmHalf({ ...bad, ...rest }), /W .*too short/);
+      assert.throws(() => nb.gemmHalf({ ...bad, ...rest }), /W .*too short/);
     });
 
     test("unary and unaryBackward: every op", () => {

@@ -21,6 +21,7 @@ import {
   type BinaryOp,
   type F32,
   type GemmArgs,
+  type GemmHalfArgs,
   type I32,
   REDUCE_OPS,
   type ReduceOp,
@@ -38,6 +39,7 @@ type P = Float64Array;
 /** The addon's kernel object for one ISA (native/addon.c, native/addon_nn.c). */
 interface AddonKernels {
   gemm(A: F32, B: F32, C: F32, p: P): void;
+  gemmHalf(A: F32, W: U16, C: F32, p: P): void;
   unary(op: number, x: F32, out: F32): void;
   unaryBackward(op: number, x: F32, y: F32, gy: F32, out: F32): void;
   binaryFlat(op: number, a: F32, b: F32, out: F32): void;
@@ -271,6 +273,7 @@ const MAX_RANK = 8;
 
 function wrapKernels(k: AddonKernels, name: string): Backend {
   const gemmP = new Float64Array(17);
+  const halfP = new Float64Array(11);
   const attnP = new Float64Array(8);
   const meta = new Float64Array(1 + 3 * MAX_RANK);
   const setAttn = (a: AttentionArgs): P => {
@@ -306,6 +309,21 @@ function wrapKernels(k: AddonKernels, name: string): Backend {
       p[15] = g.strideC;
       p[16] = g.batch;
       k.gemm(g.A, g.B, g.C, p);
+    },
+    gemmHalf(g: GemmHalfArgs): void {
+      const p = halfP;
+      p[0] = g.M;
+      p[1] = g.N;
+      p[2] = g.K;
+      p[3] = g.offA;
+      p[4] = g.lda;
+      p[5] = g.offW;
+      p[6] = g.ldw;
+      p[7] = g.offC;
+      p[8] = g.ldc;
+      p[9] = g.beta;
+      p[10] = g.dtype === "bf16" ? 1 : g.dtype === "f16" ? 2 : 0;
+      k.gemmHalf(g.A, g.W, g.C, p);
     },
     unary: (op: UnaryOp, x, out) => k.unary(code(UNARY, "unary", op), x, out),
     unaryBackward: (op: UnaryOp, x, y, gy, out) =>

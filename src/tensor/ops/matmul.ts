@@ -7,7 +7,8 @@
 import type { GemmArgs } from "../../backend/backend.js";
 import { backend } from "../../backend/index.js";
 import { toDtype } from "../dtype.js";
-import { numel, record, Tensor } from "../tensor.js";
+import { isGradEnabled, numel, record, Tensor } from "../tensor.js";
+import { linearHalf } from "./linear_half.js";
 import { broadcastShapes, broadcastTo, requireF32, reshape, sumTo } from "./shape.js";
 
 export interface MatmulOptions {
@@ -103,8 +104,12 @@ export function bmm(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 /** y = x @ w^T + b with w (out, in), as torch.nn.functional.linear.
  * @example linear(x, w, b) // (B, T, in) @ (out, in)^T + (out) -> (B, T, out) */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
-  // bf16/f16 weights are storage (inference): widened per call, never trained
-  if ((w.dtype === "bf16" || w.dtype === "f16") && !w.requiresGrad) w = toDtype(w, "f32");
+  // bf16/f16 weights are storage (inference), never trained: read directly by a 16-bit gemm, or
+  // widened per call when a gradient must flow to x (the backward needs the weight as f32)
+  if ((w.dtype === "bf16" || w.dtype === "f16") && !w.requiresGrad) {
+    if (!(isGradEnabled() && x.requiresGrad)) return linearHalf(x, w, b);
+    w = toDtype(w, "f32");
+  }
   requireF32("linear", x, w);
   if (b) requireF32("linear (bias)", b);
   if (w.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== w.shape[1]) {

@@ -1,0 +1,330 @@
+// Recipe presets: everything a recipe run needs, as plain data — which world to generate, the
+// tokenizer, the model sizes, and each stage's schedule — so a run is fully described by its preset
+// plus `--key=value` overrides (stages.ts). The training stages' sections are fragments of the
+// trainer's config (src/train/config.ts, VILA's `llava/train/args.py` names); the recipe adds the
+// model, tokenizer, data paths and output folder. Three presets:
+//   world-smoke  seconds; for the test suite (nothing is learned)
+//   world-tiny   the main job: world, every stage and evaluation in minutes on 2 cores, with every
+//                visual benchmark above its trivial baselines after SFT
+//   world-small  about an hour: a bigger world and longer schedules, where in-context learning and
+//                the paper's effects can start to appear (world-calibration.md)
+
+import type { LlamaConfig } from "../models/llm/llama.js";
+import type { ProjectorConfig } from "../models/projector.js";
+import type { VisionConfig } from "../models/vila.js";
+import type { TextTowerDims } from "../train/siglip_pretrain.js";
+import { CORPUS_JSONL, FLAN_JSONL, MMC4_JSONL, PAIRS_JSONL, SFT_JSON } from "../world/layout.js";
+
+/** A fragment of a trainer config (keys of TrainConfigSchema). */
+export type TrainFragment = Record<string, unknown>;
+
+/** An LLM config without vocab_size (the tokenizer decides it). */
+export type LlmDims = Pick<
+  LlamaConfig,
+  "hidden_size" | "intermediate_size" | "num_hidden_layers" | "num_attention_heads"
+> &
+  Partial<LlamaConfig>;
+
+/** One dataset of a training stage in the trainer's own shape; `paths` are inside the world folder. */
+export interface WorldDataset {
+  name: string;
+  format: "pairs" | "mmc4" | "llava" | "text";
+  paths: string[];
+  /** image paths in world files are relative to the world root */
+  media_dir: ".";
+  weight?: number;
+}
+
+export interface RecipePreset {
+  name: string;
+  describe: string;
+  world: {
+    /** world preset (src/world/presets.ts) */
+    preset: string;
+    seed: number;
+    /** use this existing world folder instead of generating one ("" = generate) */
+    dir: string;
+  };
+  tokenizer: {
+    /** target size (special tokens included); training stops earlier when pairs run out */
+    vocab_size: number;
+    min_frequency: number;
+    /** extra special tokens: the chat template's markers */
+    special_tokens: string[];
+  };
+  /** HF config dicts of the three parts; the LLM's vocab_size is set from the tokenizer */
+  model: {
+    llm: LlmDims;
+    vision: VisionConfig;
+    projector: ProjectorConfig;
+    mm_vision_select_layer: number;
+    mm_vision_select_feature: "patch" | "cls_patch";
+  };
+  /** the small text tower the vision tower is trained against (SigLIP) */
+  text_tower: TextTowerDims;
+  base_llm: TrainFragment & { datasets: WorldDataset[] };
+  vision_tower: { steps: number; batch: number; lr: number; seed: number; eval_size: number };
+  align: TrainFragment & { datasets: WorldDataset[] };
+  pretrain: TrainFragment & { datasets: WorldDataset[] };
+  sft: TrainFragment & { datasets: WorldDataset[] };
+  eval: {
+    /** training stages evaluated after they finish */
+    after: string[];
+    benchmarks: string[];
+    /** shot counts tried where a benchmark supports them (0 always runs) */
+    shots: number[];
+    /** questions per benchmark (the first N of each file) */
+    limit: number;
+    batch_size: number;
+    max_new_tokens: number;
+    /** captions need longer answers */
+    caption_max_new_tokens: number;
+    /** conversation template of the prompts (the one SFT is trained with) */
+    conv_mode: string;
+    /** stages whose 0-shot runs are repeated with every image replaced by the mean image */
+    withhold_image_after: string[];
+    seed: number;
+  };
+}
+
+const PAIRS: WorldDataset = { name: "coyo", format: "pairs", paths: [PAIRS_JSONL], media_dir: "." };
+const MMC4: WorldDataset = { name: "mmc4", format: "mmc4", paths: [MMC4_JSONL], media_dir: "." };
+const CORPUS: WorldDataset = { name: "corpus", format: "text", paths: [CORPUS_JSONL], media_dir: "." };
+const SFT: WorldDataset = { name: "llava_instruct", format: "llava", paths: [SFT_JSON], media_dir: "." };
+const FLAN: WorldDataset = { name: "flan", format: "llava", paths: [FLAN_JSONL], media_dir: "." };
+
+const VISUAL_BENCHES = ["vqa", "textvqa", "knowledge", "captions", "multi_image"];
+const ALL_BENCHES = [...VISUAL_BENCHES, "mmlu", "icl", "icl_text"];
+
+const LLM_D128: LlmDims = {
+  architectures: ["LlamaForCausalLM"],
+  model_type: "llama",
+  hidden_size: 128,
+  intermediate_size: 384,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  num_key_value_heads: 4,
+  max_position_embeddings: 512,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  tie_word_embeddings: true,
+  hidden_act: "silu",
+  initializer_range: 0.02,
+};
+
+const TOWER_64: VisionConfig = {
+  architectures: ["SiglipVisionModel"],
+  model_type: "siglip_vision_model",
+  hidden_size: 96,
+  intermediate_size: 384,
+  num_hidden_layers: 3,
+  num_attention_heads: 4,
+  image_size: 64,
+  patch_size: 8,
+  hidden_act: "gelu_pytorch_tanh",
+  layer_norm_eps: 1e-6,
+};
+
+const TEXT_TOWER: TextTowerDims = {
+  hidden_size: 64,
+  intermediate_size: 256,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  max_position_embeddings: 40,
+  projection_size: 96,
+};
+
+/** Shared by every preset's training stages (VILA: AdamW, cosine, warmup 0.03, no weight decay). */
+const COMMON = {
+  lr_scheduler_type: "cosine",
+  weight_decay: 0,
+  max_grad_norm: 1,
+  save_total_limit: 1,
+  seed: 42,
+};
+
+const WORLD_TINY: RecipePreset = {
+  name: "world-tiny",
+  describe: "the main job: world, base models, stages 0-2 and evaluation in minutes on 2 cores",
+  world: { preset: "tiny", seed: 0, dir: "" },
+  // hermes-2's markers as single tokens (sft.conv_template)
+  tokenizer: { vocab_size: 2048, min_frequency: 2, special_tokens: ["<|im_start|>", "<|im_end|>"] },
+  model: {
+    llm: LLM_D128,
+    vision: TOWER_64,
+    // 2x2 merge: 16 LLM positions per 64-px image instead of 64 (the paper: little cost, 4x fewer tokens)
+    projector: { mm_projector_type: "mlp_downsample" },
+    // measured on world-tiny (stage 1, loss with real vs. mean images): the lower the layer, the
+    // more the LLM uses the image (gap 0.015 nats at layer 0, 0.007 at 1, 0.004 at 2, 0.003 at 3);
+    // the 300-step SigLIP tower's deeper layers carry little the LLM can use in minutes
+    mm_vision_select_layer: 0,
+    mm_vision_select_feature: "cls_patch",
+  },
+  text_tower: TEXT_TOWER,
+  base_llm: {
+    ...COMMON,
+    learning_rate: 3e-3,
+    warmup_ratio: 0.05,
+    per_device_train_batch_size: 32,
+    model_max_length: 128,
+    packing: true,
+    max_steps: 120,
+    logging_steps: 20,
+    datasets: [CORPUS],
+  },
+  vision_tower: { steps: 300, batch: 32, lr: 2e-3, seed: 0, eval_size: 128 },
+  align: {
+    ...COMMON,
+    tune_vision_tower: false,
+    tune_mm_projector: true,
+    tune_language_model: false,
+    learning_rate: 2e-3,
+    warmup_ratio: 0.03,
+    per_device_train_batch_size: 32,
+    model_max_length: 96,
+    packing: true,
+    max_steps: 30,
+    logging_steps: 10,
+    datasets: [PAIRS],
+  },
+  pretrain: {
+    ...COMMON,
+    tune_vision_tower: false,
+    tune_mm_projector: true,
+    tune_language_model: true,
+    learning_rate: 1e-3,
+    warmup_ratio: 0.03,
+    per_device_train_batch_size: 32,
+    model_max_length: 192,
+    packing: true,
+    max_steps: 150,
+    logging_steps: 10,
+    // pairs only at this scale: every caption token depends on the image, where MMC4 documents are
+    // mostly text (measured: the image-vs-mean-image loss gap doubled); world-small mixes them
+    datasets: [{ ...PAIRS, weight: 1 }],
+  },
+  sft: {
+    ...COMMON,
+    tune_vision_tower: false,
+    tune_mm_projector: true,
+    tune_language_model: true,
+    learning_rate: 1e-3,
+    warmup_ratio: 0.03,
+    per_device_train_batch_size: 16,
+    model_max_length: 192,
+    packing: true,
+    max_steps: 300,
+    logging_steps: 20,
+    // VILA1.5-40B's template: its system prompt is 4 words; vicuna_v1's (26 words) would be half
+    // of every short SFT sample for a model this small
+    conv_template: "hermes-2",
+    datasets: [
+      { ...SFT, weight: 3 },
+      { ...FLAN, weight: 1 },
+    ],
+  },
+  eval: {
+    after: ["align", "pretrain", "sft"],
+    benchmarks: ALL_BENCHES,
+    shots: [0, 4],
+    limit: 100,
+    batch_size: 16,
+    max_new_tokens: 8,
+    caption_max_new_tokens: 32,
+    conv_mode: "hermes-2",
+    withhold_image_after: ["sft"],
+    seed: 0,
+  },
+};
+
+const WORLD_SMOKE: RecipePreset = {
+  ...WORLD_TINY,
+  name: "world-smoke",
+  describe: "seconds: every stage with tiny sizes and a few steps (the test suite's recipe)",
+  world: { preset: "smoke", seed: 0, dir: "" },
+  tokenizer: { ...WORLD_TINY.tokenizer, vocab_size: 400 },
+  model: {
+    ...WORLD_TINY.model,
+    llm: {
+      ...LLM_D128,
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 2,
+    },
+    vision: {
+      ...TOWER_64,
+      hidden_size: 16,
+      intermediate_size: 32,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+    },
+  },
+  text_tower: {
+    ...TEXT_TOWER,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 1,
+    projection_size: 16,
+  },
+  base_llm: { ...WORLD_TINY.base_llm, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1 },
+  vision_tower: { steps: 2, batch: 8, lr: 2e-3, seed: 0, eval_size: 8 },
+  align: { ...WORLD_TINY.align, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1 },
+  pretrain: { ...WORLD_TINY.pretrain, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
+  sft: { ...WORLD_TINY.sft, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
+  eval: {
+    ...WORLD_TINY.eval,
+    after: ["sft"],
+    benchmarks: ["vqa", "captions", "mmlu"],
+    limit: 3,
+    batch_size: 4,
+    max_new_tokens: 3,
+    caption_max_new_tokens: 4,
+  },
+};
+
+const WORLD_SMALL: RecipePreset = {
+  ...WORLD_TINY,
+  name: "world-small",
+  describe: "about an hour: a bigger world and schedules where in-context learning can start to appear",
+  world: { preset: "small", seed: 0, dir: "" },
+  tokenizer: { ...WORLD_TINY.tokenizer, vocab_size: 4096 },
+  base_llm: {
+    ...WORLD_TINY.base_llm,
+    learning_rate: 2e-3,
+    per_device_train_batch_size: 32,
+    model_max_length: 256,
+    max_steps: 1500,
+    logging_steps: 50,
+  },
+  vision_tower: { steps: 1500, batch: 64, lr: 2e-3, seed: 0, eval_size: 256 },
+  align: { ...WORLD_TINY.align, max_steps: 150 },
+  pretrain: {
+    ...WORLD_TINY.pretrain,
+    per_device_train_batch_size: 16,
+    learning_rate: 5e-4,
+    model_max_length: 384,
+    max_steps: 600,
+    logging_steps: 25,
+    datasets: [
+      { ...PAIRS, weight: 1 },
+      { ...MMC4, weight: 1 },
+      { ...CORPUS, weight: 0.5 },
+    ],
+  },
+  sft: { ...WORLD_TINY.sft, learning_rate: 5e-4, max_steps: 800, logging_steps: 25 },
+  eval: {
+    ...WORLD_TINY.eval,
+    shots: [0, 2, 4, 8],
+    limit: 300,
+    withhold_image_after: ["align", "pretrain", "sft"],
+  },
+};
+
+/** The presets by name. */
+export const RECIPES: Readonly<Record<string, RecipePreset>> = {
+  "world-smoke": WORLD_SMOKE,
+  "world-tiny": WORLD_TINY,
+  "world-small": WORLD_SMALL,
+};

@@ -1,0 +1,246 @@
+// A recipe as data: the list of stages (name, kind, config, inputs) built from a preset, the
+// `--key=value` overrides that adjust a preset, and the checks that run before any work starts
+// (unknown keys, bad values, a training stage with nothing to train, a world folder that does not
+// exist, an unknown benchmark). The stage order is the paper's (DESIGN.md "train/, recipes/"):
+//   world -> tokenizer -> base_llm, vision_tower -> align (stage 0) -> pretrain (stage 1) -> sft (stage 2)
+// with an eval stage after each training stage the preset names. A stage's config holds only what
+// changes its output; its inputs are the stages whose outputs it reads (cache.ts hashes both).
+
+import fs from "node:fs";
+import path from "node:path";
+import { parseDocument } from "yaml";
+import { CONV_TEMPLATES } from "../tokenizer/templates.js";
+import { ConfigError, TrainConfigSchema } from "../train/config.js";
+import { BENCH_NAMES } from "../world/layout.js";
+import { PRESETS as WORLD_PRESETS } from "../world/presets.js";
+import { RECIPES, type RecipePreset, type TrainFragment } from "./presets.js";
+
+export type StageKind =
+  | "world"
+  | "tokenizer"
+  | "base_llm"
+  | "vision_tower"
+  | "align"
+  | "pretrain"
+  | "sft"
+  | "eval";
+
+export interface Stage {
+  name: string;
+  kind: StageKind;
+  /** plain JSON; everything that changes the stage's output besides its inputs */
+  config: Record<string, unknown>;
+  /** names of earlier stages whose outputs this stage reads */
+  inputs: string[];
+}
+
+/** The training stages of the paper, in order, and the stage each one starts from. */
+export const TRAIN_STAGES = ["align", "pretrain", "sft"] as const;
+export type TrainStageName = (typeof TRAIN_STAGES)[number];
+const TRAIN_SECTIONS = ["base_llm", "align", "pretrain", "sft"] as const;
+
+/** Keys of a training stage that the recipe sets itself. */
+const RECIPE_OWNED = ["output_dir", "init_from", "model", "tokenizer", "name"];
+
+/** The preset of a recipe name, with overrides applied and checked (throws ConfigError). */
+export function resolveRecipe(name: string, overrides: string[] = []): RecipePreset {
+  const base = RECIPES[name];
+  if (!base) throw new ConfigError(`unknown recipe "${name}" (known: ${Object.keys(RECIPES).join(", ")})`);
+  const preset = applyRecipeOverrides(base, overrides);
+  checkPreset(preset);
+  return preset;
+}
+
+/**
+ * Apply `section.key=value` overrides to a preset. Training sections (base_llm, align, pretrain, sft)
+ * take any trainer config key, typed by the trainer's schema; other sections take only the keys the
+ * preset has, typed like the value they replace (lists and objects as JSON/YAML flow text).
+ * @example applyRecipeOverrides(RECIPES["world-tiny"], ["sft.max_steps=300", "eval.limit=50"])
+ */
+export function applyRecipeOverrides(preset: RecipePreset, overrides: string[]): RecipePreset {
+  const out = structuredClone(preset) as unknown as Record<string, unknown>;
+  for (const o of overrides) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`override "${o}": expected section.key=value`);
+    const key = o.slice(0, eq).replace(/^--/, "");
+    const text = o.slice(eq + 1);
+    const parts = key.split(".");
+    if (!(parts[0] in out))
+      throw new ConfigError(
+        `override --${key}: unknown section "${parts[0]}" (sections: ${Object.keys(out).join(", ")})`,
+      );
+    if (parts.length < 2) throw new ConfigError(`override --${key}: name a key inside "${parts[0]}"`);
+    if ((TRAIN_SECTIONS as readonly string[]).includes(parts[0])) {
+      setTrainKey(out[parts[0]] as TrainFragment, parts.slice(1), text, key);
+      continue;
+    }
+    let node = out[parts[0]] as Record<string, unknown>;
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts[i];
+      if (typeof node !== "object" || node === null || Array.isArray(node) || !(p in node)) {
+        const known = node && typeof node === "object" ? Object.keys(node).join(", ") : "none";
+        throw new ConfigError(
+          `override --${key}: unknown key "${parts.slice(0, i + 1).join(".")}" (${parts.slice(0, i).join(".")} has: ${known})`,
+        );
+      }
+      if (i === parts.length - 1) node[p] = typedLike(node[p], text, key);
+      else node = node[p] as Record<string, unknown>;
+    }
+  }
+  return out as unknown as RecipePreset;
+}
+
+function setTrainKey(fragment: TrainFragment, parts: string[], text: string, key: string): void {
+  if (RECIPE_OWNED.includes(parts[0]))
+    throw new ConfigError(`override --${key}: "${parts[0]}" is set by the recipe, not by overrides`);
+  const shape = TrainConfigSchema.shape as Record<string, unknown>;
+  if (!(parts[0] in shape)) {
+    throw new ConfigError(
+      `override --${key}: unknown trainer config key "${parts[0]}" (see src/train/config.ts; e.g. learning_rate, max_steps, per_device_train_batch_size)`,
+    );
+  }
+  const current = fragment[parts[0]];
+  if (parts.length === 1) {
+    fragment[parts[0]] = current === undefined ? parseValue(text, key) : typedLike(current, text, key);
+    return;
+  }
+  let node = current as Record<string, unknown>;
+  for (let i = 1; i < parts.length; i++) {
+    if (typeof node !== "object" || node === null || !(parts[i] in node))
+      throw new ConfigError(`override --${key}: "${parts.slice(0, i + 1).join(".")}" is not in the preset`);
+    if (i === parts.length - 1) node[parts[i]] = typedLike(node[parts[i]], text, key);
+    else node = node[parts[i]] as Record<string, unknown>;
+  }
+}
+
+function parseValue(text: string, key: string): unknown {
+  const doc = parseDocument(text);
+  if (doc.errors.length)
+    throw new ConfigError(`override --${key}: cannot parse "${text}": ${doc.errors[0].message}`);
+  return doc.toJS();
+}
+
+function typedLike(current: unknown, text: string, key: string): unknown {
+  if (typeof current === "number") {
+    const v = Number(text);
+    if (text.trim() === "" || !Number.isFinite(v))
+      throw new ConfigError(`override --${key}: expected a number, got "${text}"`);
+    return v;
+  }
+  if (typeof current === "boolean") {
+    if (text !== "true" && text !== "false")
+      throw new ConfigError(`override --${key}: expected true or false, got "${text}"`);
+    return text === "true";
+  }
+  if (typeof current === "string") return text;
+  return parseValue(text, key);
+}
+
+/** Everything that can be checked before work starts; throws ConfigError naming the key. */
+export function checkPreset(p: RecipePreset): void {
+  const where = `recipe ${p.name}`;
+  if (!WORLD_PRESETS[p.world.preset])
+    throw new ConfigError(
+      `${where}: world.preset "${p.world.preset}" is not one of ${Object.keys(WORLD_PRESETS).join(", ")}`,
+    );
+  if (p.world.dir && !fs.existsSync(path.join(p.world.dir, "world.json")))
+    throw new ConfigError(
+      `${where}: world.dir ${path.resolve(p.world.dir)} is not a world folder (no world.json)`,
+    );
+  for (const s of TRAIN_SECTIONS) {
+    const frag = p[s];
+    const parsed = TrainConfigSchema.partial().safeParse(frag);
+    if (!parsed.success) {
+      const msgs = parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${[s, ...i.path.map(String)].join(".")}: ${i.message}`);
+      throw new ConfigError(`${where}: ${msgs.join("; ")}`);
+    }
+    const tune = (k: string, dflt: boolean) => (frag[k] as boolean | undefined) ?? dflt;
+    if (
+      s !== "base_llm" &&
+      !tune("tune_vision_tower", false) &&
+      !tune("tune_mm_projector", true) &&
+      !tune("tune_language_model", true)
+    )
+      throw new ConfigError(
+        `${where}: stage ${s} has nothing to train (tune_vision_tower, tune_mm_projector and tune_language_model are all false)`,
+      );
+    for (const k of RECIPE_OWNED)
+      if (k in frag) throw new ConfigError(`${where}: ${s}.${k} is set by the recipe; remove it`);
+  }
+  for (const b of p.eval.benchmarks)
+    if (!(BENCH_NAMES as readonly string[]).includes(b))
+      throw new ConfigError(
+        `${where}: eval.benchmarks: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`,
+      );
+  for (const list of ["after", "withhold_image_after"] as const)
+    for (const s of p.eval[list])
+      if (!(TRAIN_STAGES as readonly string[]).includes(s))
+        throw new ConfigError(
+          `${where}: eval.${list}: "${s}" is not a training stage (${TRAIN_STAGES.join(", ")})`,
+        );
+  if (!CONV_TEMPLATES[p.eval.conv_mode])
+    throw new ConfigError(
+      `${where}: eval.conv_mode "${p.eval.conv_mode}" is not one of ${Object.keys(CONV_TEMPLATES).join(", ")}`,
+    );
+  const sftTemplate = (p.sft.conv_template as string | undefined) ?? "vicuna_v1";
+  if (sftTemplate !== p.eval.conv_mode)
+    throw new ConfigError(
+      `${where}: eval.conv_mode "${p.eval.conv_mode}" differs from sft.conv_template "${sftTemplate}" (evaluate in the template SFT trains)`,
+    );
+  for (const k of ["limit", "batch_size", "max_new_tokens", "caption_max_new_tokens"] as const)
+    if (!Number.isInteger(p.eval[k]) || p.eval[k] < 1)
+      throw new ConfigError(`${where}: eval.${k} must be a positive integer, got ${p.eval[k]}`);
+  for (const k of ["steps", "batch", "eval_size"] as const)
+    if (!Number.isInteger(p.vision_tower[k]) || p.vision_tower[k] < 1)
+      throw new ConfigError(
+        `${where}: vision_tower.${k} must be a positive integer, got ${p.vision_tower[k]}`,
+      );
+}
+
+/** The stage list of a (resolved) preset. */
+export function buildStages(p: RecipePreset): Stage[] {
+  const stages: Stage[] = [
+    { name: "world", kind: "world", config: { ...p.world }, inputs: [] },
+    {
+      name: "tokenizer",
+      kind: "tokenizer",
+      config: { ...p.tokenizer, conv_template: p.sft.conv_template ?? "vicuna_v1" },
+      inputs: ["world"],
+    },
+    {
+      name: "base_llm",
+      kind: "base_llm",
+      config: { llm: p.model.llm, train: p.base_llm },
+      inputs: ["world", "tokenizer"],
+    },
+    {
+      name: "vision_tower",
+      kind: "vision_tower",
+      config: { vision: p.model.vision, text_tower: p.text_tower, ...p.vision_tower },
+      inputs: ["world"],
+    },
+  ];
+  const evalConfig = (after: TrainStageName) => {
+    const { after: _a, withhold_image_after: w, ...rest } = p.eval;
+    return { ...rest, withhold_image: w.includes(after) };
+  };
+  let previous = "";
+  for (const name of TRAIN_STAGES) {
+    const config: Record<string, unknown> = { train: p[name] };
+    if (name === "align")
+      Object.assign(config, {
+        projector: p.model.projector,
+        mm_vision_select_layer: p.model.mm_vision_select_layer,
+        mm_vision_select_feature: p.model.mm_vision_select_feature,
+      });
+    const inputs =
+      name === "align" ? ["world", "tokenizer", "base_llm", "vision_tower"] : ["world", previous];
+    stages.push({ name, kind: name, config, inputs });
+    if (p.eval.after.includes(name))
+      stages.push({ name: `eval_${name}`, kind: "eval", config: evalConfig(name), inputs: ["world", name] });
+    previous = name;
+  }
+  return stages;
+}

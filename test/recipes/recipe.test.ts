@@ -1,0 +1,243 @@
+// The world-smoke recipe end to end in a temporary folder: stages run in order, checkpoints are in
+// the VILA1.5 layout and load, the report holds the eval table; a re-run is fully cached; changing
+// one stage's config re-runs that stage and the ones after it only; an interrupted stage resumes;
+// bad input fails before any work.
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { loadVila } from "../../src/io/model.js";
+import { FINISHED_FILE, readFinished, stageHash } from "../../src/recipes/cache.js";
+import { RECIPES } from "../../src/recipes/presets.js";
+import { type RecipeResult, runRecipe } from "../../src/recipes/run.js";
+import { applyRecipeOverrides, buildStages, resolveRecipe } from "../../src/recipes/stages.js";
+import { ConfigError } from "../../src/train/config.js";
+
+const ORDER = ["world", "tokenizer", "base_llm", "vision_tower", "align", "pretrain", "sft", "eval_sft"];
+
+function tmp(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `vila-recipe-${tag}-`));
+}
+
+async function smoke(out: string, overrides: string[] = [], signal?: AbortSignal) {
+  const lines: string[] = [];
+  const r = await runRecipe({ recipe: "world-smoke", out, overrides, onLog: (l) => lines.push(l), signal });
+  return { r, lines, ran: r.stages.filter((s) => !s.cached).map((s) => s.stage.name) };
+}
+
+describe("world-smoke recipe", () => {
+  let out: string;
+  let first: RecipeResult;
+  let firstLines: string[];
+  before(async () => {
+    out = tmp("smoke");
+    ({ r: first, lines: firstLines } = await smoke(out));
+  });
+  after(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  it("runs every stage in order and marks each finished", () => {
+    assert.deepEqual(
+      first.stages.map((s) => s.stage.name),
+      ORDER,
+    );
+    const started = firstLines.filter((l) => / running \(/.test(l)).map((l) => l.split(":")[0]);
+    assert.deepEqual(started, ORDER);
+    for (const s of first.stages) {
+      assert.equal(s.cached, false);
+      const rec = readFinished(s.dir);
+      assert.ok(rec, `${s.stage.name} has ${FINISHED_FILE}`);
+      assert.equal(rec.hash, s.hash);
+      assert.ok(rec.seconds >= 0 && rec.peak_rss_mib > 0);
+    }
+  });
+
+  it("writes VILA1.5 checkpoints that loadVila reads, with the trained tower and tokenizer", () => {
+    const ckpt = first.finalCheckpoint as string;
+    for (const part of ["llm", "vision_tower", "mm_projector"])
+      assert.ok(fs.existsSync(path.join(ckpt, part, "config.json")), `${part}/config.json`);
+    const { model, checkpoint } = loadVila(ckpt);
+    assert.ok(checkpoint.tokenizerDir);
+    const p = RECIPES["world-smoke"].model;
+    assert.equal(model.llm.config.hidden_size, p.llm.hidden_size);
+    assert.equal(model.config.vision.hidden_size, p.vision.hidden_size);
+    assert.equal(model.config.projector.mm_projector_type, "mlp_downsample");
+    // stage 0 starts from the pre-trained tower: the tower is frozen after it, so the final
+    // checkpoint's tower equals the vision_tower stage's weights
+    const tower = first.stages.find((s) => s.stage.name === "vision_tower");
+    const align = first.stages.find((s) => s.stage.name === "align");
+    assert.ok(tower?.record && align?.record);
+    const alignModel = loadVila(path.join(align.dir, align.record.outputs.checkpoint)).model;
+    const a = alignModel.visionTower.stateDict();
+    const b = model.visionTower.stateDict();
+    for (const k of Object.keys(a)) assert.deepEqual(a[k].f32, b[k].f32, k);
+  });
+
+  it("writes the report with the eval table and baselines", () => {
+    const md = fs.readFileSync(first.report.markdown, "utf8");
+    const html = fs.readFileSync(first.report.html, "utf8");
+    assert.match(md, /\| benchmark \| metric \| shots \| stage 2 \(SFT\) \| most frequent answer/);
+    for (const b of RECIPES["world-smoke"].eval.benchmarks) assert.match(md, new RegExp(`\\| ${b} \\|`));
+    assert.match(md, /image withheld/);
+    assert.match(html, /<svg/);
+    assert.match(html, /<table>/);
+    const evalStage = first.stages.find((s) => s.stage.kind === "eval");
+    const rep = JSON.parse(fs.readFileSync(path.join(evalStage!.dir, "eval.json"), "utf8"));
+    // vqa and captions at 0 and 4 shots and with the image withheld, mmlu at 0 shots
+    assert.equal(rep.rows.length, 7);
+  });
+
+  it("re-runs nothing when nothing changed", async () => {
+    const { r, lines, ran } = await smoke(out);
+    assert.deepEqual(ran, []);
+    assert.equal(lines.filter((l) => l.endsWith(")") && l.includes(": cached (")).length, ORDER.length);
+    assert.ok(!lines.some((l) => /step \d+ \|/.test(l)), "no training step ran");
+    assert.equal(r.finalCheckpoint, first.finalCheckpoint);
+  });
+
+  it("re-runs a changed stage and the stages after it only", async () => {
+    const sft = await smoke(out, ["sft.learning_rate=5e-4"]);
+    assert.deepEqual(sft.ran, ["sft", "eval_sft"]);
+    const ev = await smoke(out, ["eval.limit=2"]);
+    assert.deepEqual(ev.ran, ["eval_sft"]);
+    const tower = await smoke(out, ["vision_tower.lr=1e-3"]);
+    assert.deepEqual(tower.ran, ["vision_tower", "align", "pretrain", "sft", "eval_sft"]);
+    // the variants' folders sit beside the first run's, which is still cached
+    assert.deepEqual((await smoke(out)).ran, []);
+  });
+
+  it("resumes an interrupted training stage on the next run", async () => {
+    const dir = tmp("abort");
+    try {
+      const ctrl = new AbortController();
+      const lines: string[] = [];
+      const r = await runRecipe({
+        recipe: "world-smoke",
+        out: dir,
+        overrides: ["sft.max_steps=4", "world.dir=" + firstWorld(first)],
+        signal: ctrl.signal,
+        onLog: (l) => lines.push(l),
+        onStep: (stage, s) => {
+          if (stage === "sft" && s.step === 2) ctrl.abort();
+        },
+      });
+      assert.equal(r.stopped, true);
+      const sft = r.stages.find((s) => s.stage.name === "sft");
+      assert.ok(sft && sft.record === null && !fs.existsSync(path.join(sft.dir, FINISHED_FILE)));
+      const again = await smoke(dir, ["sft.max_steps=4", "world.dir=" + firstWorld(first)]);
+      assert.deepEqual(again.ran, ["sft", "eval_sft"]);
+      assert.ok(again.lines.some((l) => l.includes("sft: resuming from")));
+      assert.ok(again.lines.some((l) => l.includes("resumed from") && l.includes("at step 2")));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function firstWorld(r: RecipeResult): string {
+  const w = r.stages.find((s) => s.stage.name === "world");
+  return path.join(w!.dir, w!.record!.outputs.world);
+}
+
+describe("recipe stages and cache keys", () => {
+  it("hashes the kind, the config and the inputs' hashes (sha256 of canonical JSON)", () => {
+    const [world, tok] = buildStages(RECIPES["world-tiny"]);
+    const h = stageHash(tok, { world: "abc" });
+    // canonical JSON: keys sorted at every level
+    const sorted = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(sorted)
+        : v && typeof v === "object"
+          ? Object.fromEntries(
+              Object.keys(v)
+                .sort()
+                .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+            )
+          : v;
+    const text = JSON.stringify({ config: sorted(tok.config), inputs: { world: "abc" }, kind: "tokenizer" });
+    assert.equal(h, createHash("sha256").update(text).digest("hex").slice(0, 12));
+    assert.notEqual(stageHash(tok, { world: "abd" }), h);
+    assert.notEqual(stageHash(world, {}), stageHash({ ...world, config: { ...world.config, seed: 1 } }, {}));
+  });
+
+  it("evaluates after the stages the preset names", () => {
+    const names = buildStages(RECIPES["world-tiny"]).map((s) => s.name);
+    assert.deepEqual(names, [
+      "world",
+      "tokenizer",
+      "base_llm",
+      "vision_tower",
+      "align",
+      "eval_align",
+      "pretrain",
+      "eval_pretrain",
+      "sft",
+      "eval_sft",
+    ]);
+  });
+
+  it("types overrides like the values they replace", () => {
+    const p = applyRecipeOverrides(RECIPES["world-tiny"], [
+      "sft.max_steps=7",
+      "model.llm.hidden_size=64",
+      "eval.benchmarks=[vqa, mmlu]",
+      "align.tune_language_model=true",
+    ]);
+    assert.equal(p.sft.max_steps, 7);
+    assert.equal(p.model.llm.hidden_size, 64);
+    assert.deepEqual(p.eval.benchmarks, ["vqa", "mmlu"]);
+    assert.equal(p.align.tune_language_model, true);
+    assert.notEqual(RECIPES["world-tiny"].sft.max_steps, 7, "the preset itself is untouched");
+  });
+});
+
+describe("bad input fails before any work", () => {
+  const cases: [string, string, string[], RegExp][] = [
+    [
+      "an unknown recipe",
+      "world-huge",
+      [],
+      /unknown recipe "world-huge" \(known: world-smoke, world-tiny, world-small\)/,
+    ],
+    [
+      "a typo in a trainer key",
+      "world-smoke",
+      ["sft.learning_rat=1e-3"],
+      /unknown trainer config key "learning_rat"/,
+    ],
+    ["a typo in a preset key", "world-smoke", ["eval.limt=3"], /unknown key "eval.limt" \(eval has: .*limit/],
+    ["an unknown section", "world-smoke", ["sfd.max_steps=3"], /unknown section "sfd"/],
+    ["a value of the wrong type", "world-smoke", ["sft.max_steps=many"], /expected a number, got "many"/],
+    [
+      "a stage with nothing to train",
+      "world-smoke",
+      ["align.tune_mm_projector=false"],
+      /stage align has nothing to train/,
+    ],
+    [
+      "a world folder that does not exist",
+      "world-smoke",
+      ["world.dir=/no/such/world"],
+      /world.dir .* is not a world folder/,
+    ],
+    ["an unknown benchmark", "world-smoke", ["eval.benchmarks=[vqa, vqa2]"], /unknown benchmark "vqa2"/],
+    ["a recipe-owned key", "world-smoke", ["sft.init_from=/tmp"], /"init_from" is set by the recipe/],
+    ["an invalid trainer value", "world-smoke", ["sft.learning_rate=-1"], /sft.learning_rate/],
+  ];
+  for (const [what, name, overrides, re] of cases) {
+    it(what, async () => {
+      const out = path.join(
+        os.tmpdir(),
+        `vila-recipe-bad-${process.pid}-${Math.random().toString(36).slice(2)}`,
+      );
+      assert.throws(
+        () => resolveRecipe(name, overrides),
+        (e: Error) => e instanceof ConfigError && re.test(e.message),
+      );
+      await assert.rejects(runRecipe({ recipe: name, out, overrides }), re);
+      assert.equal(fs.existsSync(out), false, "nothing was written");
+    });
+  }
+});
