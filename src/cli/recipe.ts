@@ -10,6 +10,7 @@ import { ConfigError } from "../train/config.js";
 import { ProgressBar } from "../train/progress.js";
 import { TrainingError } from "../train/trainer.js";
 import { helpText, type OptionSpec, parseArgs } from "./args.js";
+import { abortOnSigint } from "./interrupt.js";
 
 const SPEC: Record<string, OptionSpec> = {
   out: { type: "string", describe: "output folder (default runs/NAME)" },
@@ -56,22 +57,18 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const controller = new AbortController();
   const bar = new ProgressBar(process.stderr);
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-    bar.clear();
-    console.error("vila recipe: stopping after this step (Ctrl-C again to quit now); re-run to resume");
-  };
-  process.on("SIGINT", onSigint);
+  const interrupt = abortOnSigint(
+    "vila recipe: stopping after this step (Ctrl-C again to quit now); re-run to resume",
+    () => bar.clear(),
+  );
   try {
     const r = await runRecipe({
       recipe: positionals[0],
       out: opts.out === undefined ? undefined : String(opts.out),
       overrides,
       force: opts.force === true,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onLog: (line) => {
         bar.clear();
         console.log(line);
@@ -123,6 +120,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
-    process.off("SIGINT", onSigint);
+    interrupt.dispose();
   }
 }

@@ -8,6 +8,7 @@ import { ConfigError, loadTrainConfig, type TrainConfig } from "../train/config.
 import { ProgressBar } from "../train/progress.js";
 import { runStage, TrainingError } from "../train/trainer.js";
 import { helpText, type OptionSpec, parseArgs } from "./args.js";
+import { abortOnSigint } from "./interrupt.js";
 
 const SPEC: Record<string, OptionSpec> = {
   config: { type: "string", describe: "stage config file (JSON or YAML)", required: true },
@@ -58,20 +59,16 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const controller = new AbortController();
   const bar = new ProgressBar(process.stderr);
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-    bar.clear();
-    console.error("vila train: stopping after this step and saving a checkpoint (Ctrl-C again to quit now)");
-  };
-  process.on("SIGINT", onSigint);
+  const interrupt = abortOnSigint(
+    "vila train: stopping after this step and saving a checkpoint (Ctrl-C again to quit now)",
+    () => bar.clear(),
+  );
   try {
     const resume = opts["resume-from"] ? String(opts["resume-from"]) : opts.resume === true;
     const result = await runStage(config, {
       resume,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onLog: (line) => {
         bar.clear();
         console.log(line);
@@ -103,6 +100,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
-    process.off("SIGINT", onSigint);
+    interrupt.dispose();
   }
 }
