@@ -1,6 +1,6 @@
 // What each stage kind does, given its folder and its inputs' folders. Every executor builds on the
 // library's own pieces: generateWorld (world/), the BPE trainer (tokenizer/), the trainer's
-// runStage for every LLM stage (train/; the base LLM too, inside a VILA wrapper whose placeholder
+// runStage for every LLM stage (train/; the base LLM too, inside a VILA wrapper whose stand-in
 // tower and projector are frozen and unused), pretrainVisionTower (SigLIP, train/), and the eval
 // runner (eval/). Outputs are written inside the stage folder; paths are returned relative to it.
 
