@@ -1,8 +1,13 @@
-// Benchmark: VILA stage-1 training throughput (projector + LLM trained, vision tower frozen) of the
-// world-small recipe's model, ours vs the same model in PyTorch CPU (scripts/bench_stage1_peer.py),
-// fp32, same thread count, each side in its own process so peak RSS is its own. A step is what the
-// trainer does: forward with images spliced at -200, token-mean cross-entropy, backward, clip, AdamW.
-// Tokens are spliced positions (text + image embeddings), as the trainer counts them.
+// Benchmark: recipe training throughput, ours vs the same model in PyTorch CPU
+// (scripts/bench_stage1_peer.py), fp32, same thread count, each side in its own process so peak RSS
+// is its own. Three cases:
+// - stage 1 of the world-small model (projector + LLM trained, vision tower frozen): what the
+//   trainer does per step: forward with images spliced at -200, token-mean cross-entropy,
+//   backward, clip, AdamW. Tokens are spliced positions (text + image embeddings).
+// - the world-tiny LLM alone at the calibration prototype's shape (T = 64): world-calibration.md's
+//   floor is ~10k tokens/s (PyTorch on this machine class).
+// - the world-tiny vision tower trained alone (all parameters, loss = mean square of the last
+//   hidden state): patch tokens/s; the calibration's floor is ~34k.
 // VILA_BENCH_QUICK=1 runs fewer steps.
 
 import { fileURLToPath } from "node:url";
@@ -10,12 +15,16 @@ import { backend } from "../src/backend/index.js";
 import { VilaForCausalLM } from "../src/models/vila.js";
 import { AdamW, clipGradNorm } from "../src/optim/index.js";
 import { RECIPES } from "../src/recipes/presets.js";
+import { mul } from "../src/tensor/ops/elementwise.js";
+import { mean } from "../src/tensor/ops/reduce.js";
 import { Generator } from "../src/tensor/random.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { median, peerEnv, peerPython, runJson, table } from "./util.js";
 
 interface Shape {
-  /** packed rows per step (per_device_train_batch_size rows after packing) */
+  /** "vila": projector + LLM with images spliced; "llm": text only; "vit": the vision tower alone */
+  mode: "vila" | "llm" | "vit";
+  /** packed rows per step (per_device_train_batch_size rows after packing); images per step in vit mode */
   rows: number;
   /** text tokens per row, the image markers included */
   row_tokens: number;
@@ -23,22 +32,110 @@ interface Shape {
   steps: number;
 }
 
-/** The world-small model with the world tokenizer's vocabulary size rounded as the recipe does. */
-export function benchConfig(quick: boolean) {
-  const p = RECIPES["world-small"];
+type BenchConfig = ReturnType<typeof benchConfig>;
+
+/** A recipe's model (the LLM's vocabulary about the size its world tokenizer reaches) and a shape. */
+function benchConfig(recipe: string, vocab: number, shape: Shape) {
+  const p = RECIPES[recipe];
   return {
-    llm: { ...p.model.llm, vocab_size: 2048 },
+    llm: { ...p.model.llm, vocab_size: vocab },
     vision: p.model.vision,
     projector: p.model.projector,
     mm_vision_select_layer: p.model.mm_vision_select_layer,
     mm_vision_select_feature: p.model.mm_vision_select_feature,
-    // a stage-1 row: 4 images (16 embeddings each) in 256 text tokens: 316 positions
-    shape: { rows: 8, row_tokens: 256, images_per_row: 4, steps: quick ? 3 : 8 } as Shape,
+    shape,
   };
 }
 
+/** The three cases: label, config, the calibration's floor (tokens/s) where it gives one. */
+export function benchCases(quick: boolean): { label: string; cfg: BenchConfig; floor: number | null }[] {
+  const steps = quick ? 3 : 8;
+  return [
+    {
+      // a stage-1 row: 4 images (16 embeddings each) in 256 text tokens: 316 positions
+      label: "stage 1, world-small model, 8 rows x 316 positions (4 images each)",
+      cfg: benchConfig("world-small", 2048, {
+        mode: "vila",
+        rows: 8,
+        row_tokens: 256,
+        images_per_row: 4,
+        steps,
+      }),
+      floor: null,
+    },
+    {
+      label: "world-tiny LLM alone, 32 rows x 64 tokens (calibration shape)",
+      cfg: benchConfig("world-tiny", 1600, {
+        mode: "llm",
+        rows: 32,
+        row_tokens: 64,
+        images_per_row: 0,
+        steps,
+      }),
+      floor: 10_000,
+    },
+    {
+      label: "world-tiny vision tower alone, 64 images (patch tokens)",
+      cfg: benchConfig("world-tiny", 1600, {
+        mode: "vit",
+        rows: 64,
+        row_tokens: 0,
+        images_per_row: 0,
+        steps,
+      }),
+      floor: 34_000,
+    },
+  ];
+}
+
+/** Vision tower alone: every parameter trained on mean(h^2) of its selected features. */
+function childVit(cfg: BenchConfig): void {
+  const gen = new Generator(0);
+  const model = new VilaForCausalLM(
+    {
+      llm: cfg.llm as never,
+      vision: cfg.vision,
+      projector: cfg.projector,
+      mm_vision_select_layer: -1,
+      mm_vision_select_feature: "patch",
+    },
+    gen,
+  );
+  const tower = model.visionTower;
+  const params = tower.namedParameters("vision_tower.");
+  const opt = new AdamW([{ params, lr: 1e-4 }]);
+  const { rows: n, steps } = cfg.shape;
+  const S = cfg.vision.image_size;
+  const patches = (S / cfg.vision.patch_size) ** 2;
+  const images = new Tensor(
+    new Float32Array(n * 3 * S * S).map(() => gen.normal()),
+    [n, 3, S, S],
+  );
+  const rates: number[] = [];
+  let loss = 0;
+  for (let i = 0; i <= steps; i++) {
+    const t0 = performance.now();
+    tower.train();
+    const h = tower.hiddenState(images, tower.numLayers);
+    const l = mean(mul(h, h));
+    l.backward();
+    clipGradNorm(
+      params.map(([, t]) => t),
+      1,
+    );
+    opt.step();
+    opt.zeroGrad();
+    loss = l.item();
+    const dt = (performance.now() - t0) / 1000;
+    if (i > 0) rates.push((n * patches) / dt);
+  }
+  const rss = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify({ tokens_per_s: rates, max_rss_mb: rss, loss, backend: backend().name }));
+}
+
 /** Child mode: run the steps and print one JSON line. */
-function child(cfg: ReturnType<typeof benchConfig>): void {
+function child(cfg: BenchConfig): void {
+  if (cfg.shape.mode === "vit") return childVit(cfg);
   const gen = new Generator(0);
   const model = new VilaForCausalLM(
     {
@@ -60,13 +157,15 @@ function child(cfg: ReturnType<typeof benchConfig>): void {
   const V = cfg.llm.vocab_size;
   const S = cfg.vision.image_size;
   const ids = new Int32Array(B * T).map(() => 3 + gen.randint(V - 3));
-  const step = Math.floor(T / K);
+  const step = K ? Math.floor(T / K) : 0;
   for (let b = 0; b < B; b++) for (let i = 0; i < K; i++) ids[b * T + i * step] = -200;
   const labels = ids.map((x) => (x === -200 ? -100 : x));
-  const images = new Tensor(
-    new Float32Array(B * K * 3 * S * S).map(() => gen.normal()),
-    [B * K, 3, S, S],
-  );
+  const images = K
+    ? new Tensor(
+        new Float32Array(B * K * 3 * S * S).map(() => gen.normal()),
+        [B * K, 3, S, S],
+      )
+    : undefined;
   const rates: number[] = [];
   let loss = 0;
   for (let i = 0; i <= steps; i++) {
@@ -96,34 +195,50 @@ function child(cfg: ReturnType<typeof benchConfig>): void {
 
 export async function run(): Promise<void> {
   const quick = process.env.VILA_BENCH_QUICK === "1";
-  const cfg = benchConfig(quick);
   const threads = Number(process.env.VILA_NUM_THREADS ?? 2);
-  const s = cfg.shape;
   console.log(
-    `\n## Recipe stage 1 (world-small model: LLM d=${cfg.llm.hidden_size} L=${cfg.llm.num_hidden_layers}, tower d=${cfg.vision.hidden_size} L=${cfg.vision.num_hidden_layers} ${cfg.vision.image_size}px/${cfg.vision.patch_size}, ${cfg.projector.mm_projector_type}), ${s.rows} rows x ${s.row_tokens} tokens with ${s.images_per_row} images, fp32, ${threads} threads`,
+    `\n## Recipe training throughput, fp32, ${threads} threads (median step; peer in the same run)`,
   );
   const self = fileURLToPath(import.meta.url);
-  const ours = runJson<{ tokens_per_s: number[]; max_rss_mb: number; backend: string; loss: number }>(
-    process.execPath,
-    [self, "--child", JSON.stringify(cfg)],
-    { ...process.env, VILA_NUM_THREADS: String(threads) },
-  );
-  const rows: (string | number)[][] = [
-    [`vila-ts (${ours.backend})`, median(ours.tokens_per_s), ours.max_rss_mb, "", ""],
-  ];
   const { python, why } = peerPython("torch");
-  if (python) {
-    const peer = runJson<{ tokens_per_s: number[]; max_rss_mb: number }>(
-      python,
-      ["scripts/bench_stage1_peer.py", JSON.stringify(cfg), String(threads)],
-      peerEnv(threads),
+  if (!python) console.log(`(peer skipped: ${why})`);
+  const rows: (string | number)[][] = [];
+  for (const { label, cfg, floor } of benchCases(quick)) {
+    const ours = runJson<{ tokens_per_s: number[]; max_rss_mb: number; backend: string; loss: number }>(
+      process.execPath,
+      [self, "--child", JSON.stringify(cfg)],
+      { ...process.env, VILA_NUM_THREADS: String(threads) },
     );
-    rows.push(["PyTorch CPU", median(peer.tokens_per_s), peer.max_rss_mb, "", ""]);
-    rows[0][3] = `${(median(ours.tokens_per_s) / median(peer.tokens_per_s)).toFixed(2)}x`;
-    rows[0][4] = `${(ours.max_rss_mb / peer.max_rss_mb).toFixed(2)}x`;
-  } else console.log(`(peer skipped: ${why})`);
-  console.log(table(["engine", "tokens/s (median)", "peak RSS MB", "speed vs torch", "RSS vs torch"], rows));
+    const o = median(ours.tokens_per_s);
+    const row: (string | number)[] = [label, `vila-ts (${ours.backend})`, o, ours.max_rss_mb, "", "", ""];
+    if (python) {
+      const peer = runJson<{ tokens_per_s: number[]; max_rss_mb: number }>(
+        python,
+        ["scripts/bench_stage1_peer.py", JSON.stringify(cfg), String(threads)],
+        peerEnv(threads),
+      );
+      const p = median(peer.tokens_per_s);
+      row[4] = p;
+      row[5] = `${(o / p).toFixed(2)}x`;
+    }
+    row[6] = floor ? `${(o / floor).toFixed(2)}x of ${floor}` : "-";
+    rows.push(row);
+  }
+  console.log(
+    table(
+      [
+        "case",
+        "engine",
+        "tokens/s (median)",
+        "peak RSS MB",
+        "PyTorch tokens/s",
+        "vs PyTorch",
+        "vs calibration floor",
+      ],
+      rows,
+    ),
+  );
 }
 
-if (process.argv[2] === "--child") child(JSON.parse(process.argv[3]) as ReturnType<typeof benchConfig>);
+if (process.argv[2] === "--child") child(JSON.parse(process.argv[3]) as BenchConfig);
 else if (process.argv[1] === fileURLToPath(import.meta.url)) void run();

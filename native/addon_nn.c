@@ -3,6 +3,19 @@
  * that the reference leaves to JS bounds semantics but native code must not skip. */
 #include "addon.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+/* Every tensor is a fresh ArrayBuffer (calloc'd by Node); a training step allocates and frees the
+ * same few sizes over and over. glibc serves blocks above its mmap threshold (128 KB, growing) with
+ * fresh mmaps, so each activation buffer costs page faults and kernel zeroing on first touch. With
+ * blocks up to 32 MB kept in the heap and freed memory not returned to the OS below 256 MB, freed
+ * buffers are reused instead (calloc still zeroes them). Larger blocks (weights) are still mmapped. */
+__attribute__((constructor)) static void vn_tune_malloc(void) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+#endif
+
 #define BEGIN(name, n) \
   call c;              \
   if (!begin(env, info, &c, name, n)) return NULL

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer for bench/recipe_stage1.ts: VILA stage-1 training steps (projector + LLM trained,
-vision tower frozen) of the world-small model, fp32, the same shapes as the TypeScript side:
+"""PyTorch CPU peer for bench/recipe_stage1.ts: training steps of the recipe models, fp32, the same
+shapes as the TypeScript side. shape.mode "vila": VILA stage 1 (projector + LLM trained, vision tower
+frozen); "llm": the LLM alone on text; "vit": the vision tower alone (every parameter, loss =
+mean(h^2) of its last hidden state; rates in patch tokens/s). The parts:
 SigLIP-style ViT (conv patch embedding, learned positions, pre-LN layers, gelu-tanh), the
 mlp_downsample projector (2x2 merge, LayerNorm, Linear, GELU, Linear), a Llama decoder (RMSNorm,
 RoPE, SwiGLU, tied embeddings), image embeddings spliced where the ids hold -200, cross-entropy with
@@ -19,7 +21,8 @@ llm, vis, shape = cfg["llm"], cfg["vision"], cfg["shape"]
 V, D, L, H, FF = llm["vocab_size"], llm["hidden_size"], llm["num_hidden_layers"], llm["num_attention_heads"], llm["intermediate_size"]
 VD, VL, VH, VF, S, P = vis["hidden_size"], vis["num_hidden_layers"], vis["num_attention_heads"], vis["intermediate_size"], vis["image_size"], vis["patch_size"]
 B, T, IMGS, STEPS = shape["rows"], shape["row_tokens"], shape["images_per_row"], shape["steps"]
-SEL = cfg["mm_vision_select_layer"]
+MODE = shape["mode"]
+SEL = cfg["mm_vision_select_layer"] if MODE != "vit" else -1
 SEL = VL + 1 + SEL if SEL < 0 else SEL  # hidden_states index: 0 = embeddings, i = after layer i
 G = S // P  # patch grid side
 N = (G // 2) ** 2  # image embeddings per image after the 2x2 merge
@@ -110,10 +113,12 @@ class Vila(nn.Module):
         self.norm = RMSNorm(D)
 
     def forward(self, ids, labels, px):
+        text = self.emb(ids.clamp(min=0))
+        if px is None:
+            return self.lm(text, labels)
         with torch.no_grad():  # frozen tower, eval mode (VILA's freezed_module_patch)
             feats = self.tower(px)
         img = self.proj(feats)  # (nImg, N, D)
-        text = self.emb(ids.clamp(min=0))
         rows, labs, k = [], [], 0
         for b in range(ids.shape[0]):  # splice: each -200 becomes N image embeddings
             pieces, lab, start = [], [], 0
@@ -124,7 +129,9 @@ class Vila(nn.Module):
                     pieces.append(img[k]); lab.append(torch.full((N,), -100)); k += 1
                 start = m + 1
             rows.append(torch.cat(pieces)); labs.append(torch.cat(lab))
-        h, lab = torch.stack(rows), torch.stack(labs)
+        return self.lm(torch.stack(rows), torch.stack(labs))
+
+    def lm(self, h, lab):
         t = h.shape[1]
         hs = D // H
         inv = 1.0 / (10000 ** (torch.arange(0, hs, 2).float() / hs))
@@ -137,28 +144,49 @@ class Vila(nn.Module):
         return F.cross_entropy(logits[:, :-1].reshape(-1, V), lab[:, 1:].reshape(-1), ignore_index=-100)
 
 
+def timed(step, tokens):
+    rates, loss = [], 0.0
+    for s in range(STEPS + 1):
+        t0 = time.perf_counter()
+        loss = step()
+        if s > 0:
+            rates.append(tokens / (time.perf_counter() - t0))
+    print(json.dumps({"tokens_per_s": rates, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "loss": loss}))
+
+
+def train_step(model, params, opt, loss_fn):
+    def step():
+        loss = loss_fn()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step(); opt.zero_grad(set_to_none=True)
+        return float(loss)
+    return step
+
+
+if MODE == "vit":
+    tower = Tower()
+    params = list(tower.parameters())
+    opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
+    px = torch.randn(B, 3, S, S)
+    timed(train_step(tower, params, opt, lambda: tower(px).pow(2).mean()), B * G * G)
+    sys.exit(0)
+
 m = Vila()
 for p in m.tower.parameters():
     p.requires_grad_(False)
 m.tower.eval()
-opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.0)
-# every row: IMGS images each followed by text, T text tokens in all (positions T - IMGS + IMGS*N)
+params = [p for p in m.parameters() if p.requires_grad]
+opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
 ids = torch.randint(3, V, (B, T))
+if MODE == "llm":
+    timed(train_step(m, params, opt, lambda: m(ids, ids, None)), B * T)
+    sys.exit(0)
+# every row: IMGS images each followed by text, T text tokens in all (positions T - IMGS + IMGS*N)
 step = T // IMGS
 for i in range(IMGS):
     ids[:, i * step] = -200
 labels = ids.clone()
 labels[ids == -200] = -100
 px = torch.randn(B * IMGS, 3, S, S)
-positions = B * (T - IMGS + IMGS * N)
-rates = []
-for s in range(STEPS + 1):
-    t0 = time.perf_counter()
-    loss = m(ids, labels, px)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_([p for p in m.parameters() if p.requires_grad], 1.0)
-    opt.step(); opt.zero_grad(set_to_none=True)
-    dt = time.perf_counter() - t0
-    if s > 0:
-        rates.append(positions / dt)
-print(json.dumps({"tokens_per_s": rates, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "loss": float(loss)}))
+timed(train_step(m, params, opt, lambda: m(ids, labels, px)), B * (T - IMGS + IMGS * N))

@@ -5,6 +5,7 @@
 // GradNode (its inputs and a backward closure); backward() topo-sorts the graph from the output
 // and accumulates .grad on leaves (micrograd's engine). Backward closures run with grad disabled.
 
+import { backend } from "../backend/index.js";
 import { env } from "../env.js";
 
 export type DType = "f32" | "bf16" | "f16" | "i32";
@@ -317,6 +318,6 @@ function addGrads(a: Tensor, b: Tensor): Tensor {
   const x = a.f32;
   const y = b.f32;
   const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] + y[i];
+  backend().binary("add", x, [1], y, [1], out, [x.length]);
   return new Tensor(out, a.shape);
 }
