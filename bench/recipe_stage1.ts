@@ -135,7 +135,10 @@ function childVit(cfg: BenchConfig): void {
 
 /** Child mode: run the steps and print one JSON line. */
 function child(cfg: BenchConfig): void {
-  if (cfg.shape.mode === "vit") return childVit(cfg);
+  if (cfg.shape.mode === "vit") {
+    childVit(cfg);
+    return;
+  }
   const gen = new Generator(0);
   const model = new VilaForCausalLM(
     {
