@@ -123,6 +123,23 @@ static void mask_scores(const vn_attn_args *a, int64_t b, int64_t t, int64_t s0,
   }
 }
 
+/* packed sequences: 1 when no query of rows [t0, t0 + nq) shares a segment id with a key of
+ * [s0, s0 + n), so the whole tile is masked and can be skipped (the id ranges do not overlap) */
+static int segments_disjoint(const vn_attn_args *a, int64_t b, int64_t t0, int64_t nq, int64_t s0, int64_t n) {
+  if (!a->segments) return 0;
+  const int32_t *q = a->segments + b * a->T + t0, *k = a->segments + b * a->S + s0;
+  int32_t qlo = q[0], qhi = q[0], klo = k[0], khi = k[0];
+  for (int64_t i = 1; i < nq; i++) {
+    if (q[i] < qlo) qlo = q[i];
+    if (q[i] > qhi) qhi = q[i];
+  }
+  for (int64_t j = 1; j < n; j++) {
+    if (k[j] < klo) klo = k[j];
+    if (k[j] > khi) khi = k[j];
+  }
+  return khi < qlo || klo > qhi;
+}
+
 typedef struct {
   const vn_attn_args *a;
   float *out, *lse;
@@ -167,6 +184,7 @@ static void attention_task(void *ctx, int64_t task) {
   if (kend > S) kend = S;
   for (int64_t s0 = 0; s0 < kend; s0 += KB) {
     const int64_t n = kend - s0 < KB ? kend - s0 : KB;
+    if (segments_disjoint(a, b, t0, nq, s0, n)) continue;
     /* scores (nq, KB) = q (nq, hs) @ k^T (hs, KB) */
     tile_xyt(nq, hs, qp, hsp, kt + s0, J->sp, sc, a->scale);
     for (int64_t i = 0; i < nq; i++) {
@@ -279,6 +297,7 @@ static void attention_backward_task(void *ctx, int64_t task) {
       if (tfirst < 0) tfirst = 0;
       for (int64_t t0 = tfirst / QB * QB; t0 < T; t0 += QB) {
         const int64_t nq = T - t0 < QB ? T - t0 : QB;
+        if (segments_disjoint(a, b, t0, nq, s0, n)) continue;
         tile_xyt(nq, hs, qp + t0 * hsp, hsp, kt, KB, P, a->scale);
         tile_xyt(nq, hs, gop + t0 * hsp, hsp, vt, KB, dP, 1.0f);
         int any = 0;

@@ -564,14 +564,19 @@ for (const nb of backends) {
         { B: 2, T: 33, S: 33, nh: 2, nkv: 2, hs: 8, causal: true, pad: true, seg: true },
         { B: 1, T: 3, S: 130, nh: 3, nkv: 1, hs: 33, causal: false, pad: true },
         { B: 2, T: 70, S: 70, nh: 4, nkv: 2, hs: 64, causal: true },
+        // packed rows over several 64-row blocks: whole tiles masked by segments are skipped
+        { B: 2, T: 200, S: 200, nh: 2, nkv: 1, hs: 16, causal: true, seg: true },
+        { B: 1, T: 150, S: 150, nh: 2, nkv: 2, hs: 8, causal: false, seg: true },
       ];
       let seed = 100;
       for (const c of cfgs) {
         const { B, T, S, nh, nkv, hs } = c;
         const keyPadding = c.pad ? ints(B * S, seed++, 4).map((v) => (v === 0 ? 0 : 1)) : null;
         if (keyPadding && c.seg) keyPadding.fill(0, 0, S); // batch 0: every key masked
+        // segments of 8 positions, ids restarting at 128: tiles of 64 x 64 with disjoint ids are
+        // skipped, while block 2 shares ids with block 0 (no ordering of ids is assumed)
         const segments = c.seg
-          ? Int32Array.from({ length: B * T }, (_, i) => Math.floor((i % T) / 10))
+          ? Int32Array.from({ length: B * T }, (_, i) => Math.floor(((i % T) % 128) / 8))
           : null;
         const a: AttentionArgs = {
           ...c,
