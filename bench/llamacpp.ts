@@ -8,9 +8,12 @@
 //    Both first write the log-probabilities of the first 8 positions; the parent compares them
 //    (llama.cpp with an F32 KV cache for this check) and stops if they differ, BEFORE any timing.
 // 3. Then pp512 (one 512-token prompt, median of runs) and tg128 (128 single-token decode steps from
-//    an empty cache, median step) for each engine (llama.cpp with its defaults: F16 KV cache).
-//    Memory bandwidth is measured in the same run (2 threads reading two buffers with memcmp), and
-//    decode is shown as a share of the bandwidth bound (weight bytes read per token / bandwidth).
+//    an empty cache, median step) for each engine (llama.cpp with its defaults: F16 KV cache), the
+//    two engines taking turns (one pp run or 16 tg steps each) so that both see the same
+//    background load on a shared machine.
+//    Memory read bandwidth is measured in the same run (the native pool, 2 threads, streaming sum
+//    of a 1 GB huge-page buffer, best of two access patterns), and decode is shown as a share of
+//    the bandwidth bound (bandwidth / weight bytes read per token).
 // 4. A child with VILA1.5-3B shapes (SigLIP-so400m-384 + Sheared-LLaMA-2.7B, bf16 in memory):
 //    vision tower + projector images/s, and time to first token for 1 image + a 32-token question.
 // VILA_BENCH_QUICK=1 shrinks every shape for a smoke run.
@@ -20,8 +23,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { backend } from "../src/backend/index.js";
+import {
+  nativeAllocHuge,
+  nativeIsas,
+  nativeStreamRead,
+  setNativeThreads,
+} from "../src/backend/native/index.js";
 import { syntheticVocab, writeLlamaGguf } from "../src/io/gguf_llama.js";
 import { openSafetensors } from "../src/io/safetensors.js";
 import { saveSafetensors } from "../src/io/safetensors_writer.js";
@@ -47,6 +55,8 @@ interface Sizes {
   pp: number;
   tg: number;
   ppRuns: number;
+  /** tg steps per engine turn */
+  tgBlock: number;
 }
 
 function tinyLlamaConfig(quick: boolean): LlamaConfig {
@@ -66,7 +76,7 @@ function tinyLlamaConfig(quick: boolean): LlamaConfig {
 }
 
 function sizes(quick: boolean): Sizes {
-  return quick ? { pp: 64, tg: 16, ppRuns: 2 } : { pp: 512, tg: 128, ppRuns: 2 };
+  return quick ? { pp: 64, tg: 16, ppRuns: 2, tgBlock: 4 } : { pp: 512, tg: 128, ppRuns: 2, tgBlock: 16 };
 }
 
 /** Random bf16 bits, uniform in +-0.035 (std 0.02), xorshift. */
@@ -118,18 +128,40 @@ function writeChild(dir: string, quick: boolean): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// children: the two engines. Protocol (IPC): child -> {ready}, parent -> "go", child -> result.
+// children: the two engines. Protocol (IPC): child -> {ready}; then parent -> Command, child ->
+// {s: seconds[]} for each pp run or block of tg steps, the parent alternating between the two
+// engines block by block (so both see the same background load); parent -> done, child -> result.
 
 interface EngineResult {
   load_s: number;
-  pp_s: number[];
-  tg_step_s: number[];
   max_rss_mb: number;
   name: string;
 }
 
-function waitForGo(): Promise<void> {
-  return new Promise((resolve) => process.once("message", () => resolve()));
+interface Timings {
+  pp_s: number[];
+  tg_step_s: number[];
+}
+
+/** Parent -> engine child, after its ready: one pp run, the next `steps` tg steps, or finish. */
+type Command = { run: "pp" } | { run: "tg"; steps: number } | { run: "done" };
+
+interface Engine {
+  /** seconds of one full-prompt evaluation from an empty cache */
+  pp(): Promise<number>;
+  /** seconds of each of the next `steps` single-token steps (one cache over all calls) */
+  tg(steps: number): Promise<number[]>;
+}
+
+/** Serve the parent's commands until "done"; answers each with its timings. */
+async function serve(engine: Engine): Promise<void> {
+  for (;;) {
+    const cmd = await new Promise<Command>((resolve) =>
+      process.once("message", (m) => resolve(m as Command)),
+    );
+    if (cmd.run === "done") return;
+    process.send?.(cmd.run === "pp" ? { s: [await engine.pp()] } : { s: await engine.tg(cmd.steps) });
+  }
 }
 
 function writeLogp(file: string, rows: Float32Array): void {
@@ -155,27 +187,29 @@ async function oursChild(dir: string, dtype: Dtype, quick: boolean): Promise<voi
   const check = run(ids.subarray(0, CHECK_POSITIONS), new KVCache(cfg.num_hidden_layers), false);
   writeLogp(join(dir, `ours-${dtype}.logp`), noGrad(() => logSoftmax(check, -1)).f32);
   process.send?.({ ready: true });
-  await waitForGo();
-  const pp: number[] = [];
-  for (let r = 0; r < s.ppRuns; r++) {
-    const a = performance.now();
-    run(ids, new KVCache(cfg.num_hidden_layers), true);
-    pp.push((performance.now() - a) / 1000);
-  }
-  const tg: number[] = [];
   const cache = new KVCache(cfg.num_hidden_layers);
-  for (let i = 0; i < s.tg; i++) {
-    const a = performance.now();
-    const logits = run(ids.subarray(i, i + 1), cache, true);
-    const best = new Int32Array(1);
-    backend().argmax(logits.f32, 1, cfg.vocab_size, 1, best);
-    tg.push((performance.now() - a) / 1000);
-  }
+  let pos = 0;
+  await serve({
+    pp: async () => {
+      const a = performance.now();
+      run(ids, new KVCache(cfg.num_hidden_layers), true);
+      return (performance.now() - a) / 1000;
+    },
+    tg: async (steps) => {
+      const out: number[] = [];
+      for (let i = 0; i < steps; i++, pos++) {
+        const a = performance.now();
+        const logits = run(ids.subarray(pos, pos + 1), cache, true);
+        const best = new Int32Array(1);
+        backend().argmax(logits.f32, 1, cfg.vocab_size, 1, best);
+        out.push((performance.now() - a) / 1000);
+      }
+      return out;
+    },
+  });
   const result: EngineResult = {
     name: `vila-ts (${backend().name})`,
     load_s: loadS,
-    pp_s: pp,
-    tg_step_s: tg,
     max_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
   process.send?.(result);
@@ -224,32 +258,38 @@ async function llamaChild(dir: string, dtype: Dtype, quick: boolean): Promise<vo
     await ctx.dispose();
   }
   process.send?.({ ready: true });
-  await waitForGo();
   const ctx = await model.createContext({
     contextSize: 1024,
     batchSize: 512,
     threads: { ideal: THREADS, min: THREADS },
   });
   const seq = ctx.getSequence();
-  const pp: number[] = [];
-  for (let r = 0; r < s.ppRuns; r++) {
-    await seq.clearHistory();
-    const a = performance.now();
-    await seq.evaluateWithoutGeneratingNewTokens(ids);
-    pp.push((performance.now() - a) / 1000);
-  }
-  await seq.clearHistory();
-  const tg: number[] = [];
-  for (let i = 0; i < s.tg; i++) {
-    const a = performance.now();
-    await seq.controlledEvaluate([[ids[i], { generateNext: { token: true, options: { temperature: 0 } } }]]);
-    tg.push((performance.now() - a) / 1000);
-  }
+  let pos = 0;
+  await serve({
+    pp: async () => {
+      await seq.clearHistory();
+      const a = performance.now();
+      await seq.evaluateWithoutGeneratingNewTokens(ids);
+      const t = (performance.now() - a) / 1000;
+      await seq.clearHistory();
+      pos = 0;
+      return t;
+    },
+    tg: async (steps) => {
+      const out: number[] = [];
+      for (let i = 0; i < steps; i++, pos++) {
+        const a = performance.now();
+        await seq.controlledEvaluate([
+          [ids[pos], { generateNext: { token: true, options: { temperature: 0 } } }],
+        ]);
+        out.push((performance.now() - a) / 1000);
+      }
+      return out;
+    },
+  });
   const result: EngineResult = {
     name: `llama.cpp (node-llama-cpp ${await L.getModuleVersion()})`,
     load_s: loadS,
-    pp_s: pp,
-    tg_step_s: tg,
     max_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
   process.send?.(result);
@@ -314,30 +354,42 @@ function visionChild(quick: boolean): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// memory bandwidth: THREADS workers each compare two equal 256 MB buffers (memcmp reads both)
+// memory bandwidth: the native pool at THREADS threads sums a buffer far larger than the caches
+// (2 MB pages), once front to back per 4 MB block and once as four interleaved streams with
+// software prefetch (the decode kernels' pattern); the best pattern's median over reps is the
+// streaming-read rate, measured in the same run as the engines
 
-async function measureBandwidth(quick: boolean): Promise<number> {
-  const bytes = (quick ? 64 : 256) * 2 ** 20;
-  const reps = 4;
-  const code = `
-    const { parentPort, workerData } = require("node:worker_threads");
-    const a = Buffer.alloc(workerData.bytes, 1), b = Buffer.alloc(workerData.bytes, 1);
-    a.equals(b);
-    parentPort.postMessage("ready");
-    parentPort.once("message", () => { for (let r = 0; r < workerData.reps; r++) a.equals(b); parentPort.postMessage("done"); });`;
-  const workers = Array.from(
-    { length: THREADS },
-    () => new Worker(code, { eval: true, workerData: { bytes, reps } }),
-  );
-  const next = (w: Worker) => new Promise<void>((resolve) => w.once("message", () => resolve()));
-  await Promise.all(workers.map(next));
-  const t0 = performance.now();
-  const done = workers.map(next);
-  for (const w of workers) w.postMessage("go");
-  await Promise.all(done);
-  const s = (performance.now() - t0) / 1000;
-  await Promise.all(workers.map((w) => w.terminate()));
-  return (THREADS * reps * 2 * bytes) / s / 1e9;
+interface Bandwidth {
+  gbps: number;
+  pattern: string;
+  all: string;
+}
+
+function measureBandwidth(quick: boolean): Bandwidth | null {
+  if (!nativeIsas().length) return null;
+  const bytes = (quick ? 256 : 1024) * 2 ** 20;
+  const reps = quick ? 3 : 7;
+  setNativeThreads(THREADS);
+  const x = new Float32Array(nativeAllocHuge(bytes).buffer);
+  for (let i = 0; i < x.length; i += 1024) x[i] = 1; // touch every page
+  const rates: Record<string, number> = {};
+  for (const streams of [1, 4] as const) {
+    nativeStreamRead(x, streams); // warm-up
+    const gbps: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      const sum = nativeStreamRead(x, streams);
+      gbps.push(bytes / ((performance.now() - t0) / 1000) / 1e9);
+      if (sum !== x.length / 1024)
+        throw new Error(`bandwidth probe: sum ${sum}, expected ${x.length / 1024}`);
+    }
+    rates[streams === 1 ? "sequential" : "4 streams + prefetch"] = median(gbps);
+  }
+  const [pattern, gbps] = Object.entries(rates).sort((a, b) => b[1] - a[1])[0];
+  const all = Object.entries(rates)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(", ");
+  return { gbps, pattern, all };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,6 +450,32 @@ function bytesPerToken(cfg: LlamaConfig, dtype: Dtype): number {
   return matrices * (dtype === "f32" ? 4 : 2);
 }
 
+/** One command to an engine child and its timings. */
+async function command(c: ChildProcess, cmd: Command): Promise<number[]> {
+  const answer = nextMessage<{ s: number[] }>(c, "engine child");
+  c.send(cmd);
+  return (await answer).s;
+}
+
+/** pp runs, then tg steps in blocks, alternating between the engines (and which goes first). */
+async function timeInterleaved(a: ChildProcess, b: ChildProcess, s: Sizes): Promise<[Timings, Timings]> {
+  const ta: Timings = { pp_s: [], tg_step_s: [] };
+  const tb: Timings = { pp_s: [], tg_step_s: [] };
+  const pairs: [ChildProcess, Timings][] = [
+    [a, ta],
+    [b, tb],
+  ];
+  for (let r = 0; r < s.ppRuns; r++)
+    for (const [c, t] of r % 2 ? [...pairs].reverse() : pairs)
+      t.pp_s.push(...(await command(c, { run: "pp" })));
+  for (let done = 0, k = 0; done < s.tg; done += s.tgBlock, k++) {
+    const steps = Math.min(s.tgBlock, s.tg - done);
+    for (const [c, t] of k % 2 ? [...pairs].reverse() : pairs)
+      t.tg_step_s.push(...(await command(c, { run: "tg", steps })));
+  }
+  return [ta, tb];
+}
+
 export async function run(): Promise<void> {
   const quick = process.env.VILA_BENCH_QUICK === "1";
   const self = fileURLToPath(import.meta.url);
@@ -416,7 +494,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "vila-llamacpp-"));
   try {
     const w = runJson<{ max_rss_mb: number }>(process.execPath, [self, "--lc-write", dir, String(quick)]);
-    const bw = await measureBandwidth(quick);
+    const bandwidths: Partial<Record<Dtype, Bandwidth | null>> = {};
     const rows: (string | number)[][] = [];
     for (const dtype of ["f32", "bf16"] as const) {
       const ours = start(self, ["--lc-ours", dir, dtype, String(quick)], env);
@@ -433,16 +511,23 @@ export async function run(): Promise<void> {
         llama.kill();
         throw new Error(`logits differ from llama.cpp, no timing: ${line}`);
       }
+      const bw = measureBandwidth(quick);
+      bandwidths[dtype] = bw;
+      const [to, tl] = await timeInterleaved(ours, llama, s);
       const results: EngineResult[] = [];
       for (const child of [ours, llama]) {
         const done = nextMessage<EngineResult>(child, "engine child");
-        child.send("go");
+        child.send({ run: "done" } satisfies Command);
         results.push(await done);
       }
       const [o, l] = results;
-      const ppRate = (r: EngineResult) => s.pp / median(r.pp_s);
-      const tgRate = (r: EngineResult) => 1 / median(r.tg_step_s);
-      const bound = (bw * 1e9) / bytesPerToken(cfg, dtype);
+      const timings = new Map([
+        [o, to],
+        [l, tl],
+      ]);
+      const ppRate = (r: EngineResult) => s.pp / median(timings.get(r)?.pp_s ?? []);
+      const tgRate = (r: EngineResult) => 1 / median(timings.get(r)?.tg_step_s ?? []);
+      const bound = bw ? (bw.gbps * 1e9) / bytesPerToken(cfg, dtype) : Number.NaN;
       for (const r of results) {
         rows.push([
           dtype,
@@ -451,7 +536,7 @@ export async function run(): Promise<void> {
           r === o ? `${(ppRate(o) / ppRate(l)).toFixed(2)}x` : "1",
           tgRate(r),
           r === o ? `${(tgRate(o) / tgRate(l)).toFixed(2)}x` : "1",
-          `${((100 * tgRate(r)) / bound).toFixed(0)}%`,
+          bw ? `${((100 * tgRate(r)) / bound).toFixed(0)}%` : "-",
           r.load_s,
           r.max_rss_mb,
         ]);
@@ -474,8 +559,15 @@ export async function run(): Promise<void> {
         rows,
       ),
     );
+    const bwLine = Object.entries(bandwidths)
+      .map(([dtype, bw]) =>
+        bw
+          ? `${bw.gbps.toFixed(1)} GB/s before the ${dtype} timing (${bw.all})`
+          : `not measured before the ${dtype} timing (the probe needs the native addon)`,
+      )
+      .join("; ");
     console.log(
-      `memory bandwidth (${THREADS} threads, memcmp of 2 buffers): ${bw.toFixed(1)} GB/s; bandwidth bound = bandwidth / weight bytes per token (f32 ${(bytesPerToken(cfg, "f32") / 1e9).toFixed(2)} GB, bf16 ${(bytesPerToken(cfg, "bf16") / 1e9).toFixed(2)} GB). llama.cpp timing uses its defaults (F16 KV cache); writer peak RSS ${w.max_rss_mb.toFixed(0)} MB.`,
+      `memory read bandwidth (${THREADS} threads, streaming sum of a ${quick ? 256 : 1024} MB buffer on 2 MB pages, median of runs, best pattern): ${bwLine}. Bandwidth bound = bandwidth / weight bytes per token (f32 ${(bytesPerToken(cfg, "f32") / 1e9).toFixed(2)} GB, bf16 ${(bytesPerToken(cfg, "bf16") / 1e9).toFixed(2)} GB); "of bandwidth bound" = tg tok/s / bound. The engines run alternately, one pp run or ${s.tgBlock} tg steps at a time, so both see the same background load. llama.cpp timing uses its defaults (F16 KV cache); writer peak RSS ${w.max_rss_mb.toFixed(0)} MB.`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,16 +1,23 @@
 /* Node-API entry of the vila-ts native addon (plain C, <node_api.h>, no node-addon-api).
- * Exports isas() (the kernel builds this CPU can run, best first), setThreads(n), threads() and
- * kernels(isa) -> an object of kernel functions bound to that build's table. Arguments are typed
- * arrays and numbers (a Float64Array carries the many scalars of gemm and attention); typed-array
- * byte offsets are honoured because Node hands out the data pointer of the view. Every call is
- * validated here (sizes, indices, lengths) and throws a JS Error naming the kernel and the
- * argument, so the kernels never read or write out of bounds. The TypeScript side is
- * src/backend/native/index.ts. */
+ * Exports isas() (the kernel builds this CPU can run, best first), setThreads(n), threads(),
+ * allocHuge(bytes) (large buffers on 2 MB pages), streamRead(x, streams) (the memory-bandwidth
+ * probe) and kernels(isa) -> an object of kernel functions bound to that build's table.
+ * Arguments are typed arrays and numbers (a Float64Array carries the many scalars of gemm and
+ * attention); typed-array byte offsets are honoured because Node hands out the data pointer of
+ * the view. Every call is validated here (sizes, indices, lengths) and throws a JS Error naming
+ * the kernel and the argument, so the kernels never read or write out of bounds. The TypeScript
+ * side is src/backend/native/index.ts. */
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "addon.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 void fail(call *c, const char *fmt, ...) {
   if (c->failed) return;
@@ -403,6 +410,175 @@ static napi_value js_scatter_add_rows(napi_env env, napi_callback_info info) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * large weight buffers on transparent huge pages */
+
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+typedef struct {
+  void *base;
+  size_t bytes;
+} huge_block;
+
+static void free_huge(napi_env env, void *data, void *hint) {
+  huge_block *b = hint;
+  (void)data;
+#if defined(__linux__)
+  munmap(b->base, b->bytes);
+#endif
+  int64_t adjusted;
+  napi_adjust_external_memory(env, -(int64_t)b->bytes, &adjusted);
+  free(b);
+}
+
+/* allocHuge(bytes) -> zero-filled ArrayBuffer of exactly `bytes` bytes. At 2 MB and up (Linux):
+ * its own anonymous mapping, 2 MB aligned, advised MADV_HUGEPAGE before any page is touched, so a
+ * multi-GB weight set sits on 2 MB pages (a 4 KB page per 4 KB of streamed weights costs TLB
+ * misses and page walks in decode); unmapped when the buffer is collected. Smaller sizes, or a
+ * mapping the kernel refuses, get an ordinary ArrayBuffer. Second element of the returned pair:
+ * 1 when the buffer is huge-page advised, else 0. */
+static napi_value js_alloc_huge(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "allocHuge", 1)) return NULL;
+  int64_t bytes = COUNT(0, "bytes");
+  if (c.failed) return NULL;
+  napi_value buf = NULL, pair, flag;
+  int huge = 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if ((size_t)bytes >= HUGE_ALIGN) {
+    size_t len = ((size_t)bytes + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+    size_t span = len + HUGE_ALIGN;
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    huge_block *b = raw == MAP_FAILED ? NULL : malloc(sizeof *b);
+    if (b) {
+      char *p = (char *)(((uintptr_t)raw + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+      if (p > raw) munmap(raw, (size_t)(p - raw));
+      if (p + len < raw + span) munmap(p + len, (size_t)(raw + span - (p + len)));
+      madvise(p, len, MADV_HUGEPAGE);
+      b->base = p;
+      b->bytes = len;
+      if (napi_create_external_arraybuffer(env, p, (size_t)bytes, free_huge, b, &buf) == napi_ok) {
+        int64_t adjusted;
+        napi_adjust_external_memory(env, (int64_t)len, &adjusted);
+        huge = 1;
+      } else {
+        /* external buffers refused (a V8 sandbox build): fall back to an ordinary buffer */
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+          napi_value e;
+          napi_get_and_clear_last_exception(env, &e);
+        }
+        munmap(p, len);
+        free(b);
+        buf = NULL;
+      }
+    } else if (raw != MAP_FAILED) {
+      munmap(raw, span);
+    }
+  }
+#endif
+  if (!buf) {
+    void *data;
+    if (napi_create_arraybuffer(env, (size_t)bytes, &data, &buf) != napi_ok) return NULL;
+  }
+  napi_create_array_with_length(env, 2, &pair);
+  napi_set_element(env, pair, 0, buf);
+  napi_create_int32(env, huge, &flag);
+  napi_set_element(env, pair, 1, flag);
+  return pair;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * memory read bandwidth probe */
+
+#define PROBE_CHUNK ((int64_t)1 << 20) /* floats per pool task: 4 MB */
+#define PROBE_AHEAD 512                /* prefetch distance of the 4-stream pattern, floats */
+
+typedef float v4f __attribute__((vector_size(16)));
+
+typedef struct {
+  const float *x;
+  int64_t n;
+  int streams;
+  double *part;
+} probe_job;
+
+static inline v4f load4(const float *p) {
+  v4f v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* sum of x[lo, hi) as one sequential stream, 64 bytes per step */
+static double probe_seq(const float *x, int64_t lo, int64_t hi) {
+  v4f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+  int64_t i = lo;
+  for (; i + 16 <= hi; i += 16) {
+    s0 += load4(x + i);
+    s1 += load4(x + i + 4);
+    s2 += load4(x + i + 8);
+    s3 += load4(x + i + 12);
+  }
+  v4f s = (s0 + s1) + (s2 + s3);
+  double t = (double)s[0] + s[1] + s[2] + s[3];
+  for (; i < hi; i++) t += x[i];
+  return t;
+}
+
+/* the same range as four interleaved streams (its quarters) with software prefetch, the access
+ * pattern of the decode kernels (four weight rows at a time) */
+static double probe_four(const float *x, int64_t lo, int64_t hi) {
+  int64_t q = (hi - lo) / 4 / 16 * 16;
+  const float *p0 = x + lo, *p1 = p0 + q, *p2 = p1 + q, *p3 = p2 + q;
+  v4f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+  for (int64_t i = 0; i < q; i += 16) {
+    __builtin_prefetch(p0 + i + PROBE_AHEAD, 0, 3);
+    __builtin_prefetch(p1 + i + PROBE_AHEAD, 0, 3);
+    __builtin_prefetch(p2 + i + PROBE_AHEAD, 0, 3);
+    __builtin_prefetch(p3 + i + PROBE_AHEAD, 0, 3);
+    for (int k = 0; k < 16; k += 4) {
+      s0 += load4(p0 + i + k);
+      s1 += load4(p1 + i + k);
+      s2 += load4(p2 + i + k);
+      s3 += load4(p3 + i + k);
+    }
+  }
+  v4f s = (s0 + s1) + (s2 + s3);
+  return (double)s[0] + s[1] + s[2] + s[3] + probe_seq(x, lo + 4 * q, hi);
+}
+
+static void probe_task(void *ctx, int64_t t) {
+  probe_job *j = ctx;
+  int64_t lo = t * PROBE_CHUNK, hi = lo + PROBE_CHUNK < j->n ? lo + PROBE_CHUNK : j->n;
+  j->part[t] = j->streams == 4 ? probe_four(j->x, lo, hi) : probe_seq(j->x, lo, hi);
+}
+
+/* streamRead(x, streams) -> sum of x, read once by the thread pool in 4 MB blocks handed out
+ * dynamically; streams 1: each block read front to back, 4: as four interleaved streams with
+ * software prefetch. Timed by the caller, it measures how fast this machine streams memory
+ * (the bound on decode, which reads every weight once per token). */
+static napi_value js_stream_read(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "streamRead", 2)) return NULL;
+  int64_t n;
+  float *x = F32(0, "x", &n);
+  int64_t streams = COUNT(1, "streams");
+  if (c.failed || !NEED(streams == 1 || streams == 4, "streams must be 1 or 4, got %lld", (long long)streams))
+    return NULL;
+  int64_t tasks = (n + PROBE_CHUNK - 1) / PROBE_CHUNK;
+  double *part = calloc(tasks > 0 ? (size_t)tasks : 1, sizeof(double));
+  if (!NEED(part != NULL, "out of memory")) return NULL;
+  probe_job j = {x, n, (int)streams, part};
+  vn_parallel_for(tasks, probe_task, &j);
+  double sum = 0;
+  for (int64_t t = 0; t < tasks; t++) sum += part[t];
+  free(part);
+  napi_value r;
+  napi_create_double(env, sum, &r);
+  return r;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * module */
 
 static napi_value js_isas(napi_env env, napi_callback_info info) {
@@ -484,7 +660,8 @@ static napi_value js_kernels(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  const fn_entry top[] = {{"isas", js_isas}, {"setThreads", js_set_threads}, {"threads", js_threads}, {"kernels", js_kernels}};
+  const fn_entry top[] = {{"isas", js_isas}, {"setThreads", js_set_threads}, {"threads", js_threads}, {"kernels", js_kernels}, {"allocHuge", js_alloc_huge},
+                        {"streamRead", js_stream_read}};
   for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
     napi_value f;
     napi_create_function(env, top[i].name, NAPI_AUTO_LENGTH, top[i].cb, NULL, &f);

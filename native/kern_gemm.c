@@ -7,7 +7,9 @@
  * accumulators, B rows loaded as two vectors, A entries broadcast from memory), AVX2 6 x 16,
  * portable 4 x 16. Partial tiles go through a small buffer. Work is split over batch items or a
  * grid of C blocks across the thread pool. Tiny or skinny products (GEMV, K or N tiny) skip the
- * packing and run dot / axpy loops. alpha scales op(A) op(B); beta == 0 never reads C.
+ * packing and run dot / axpy loops; a decode product (M < MR against a weight W^T) is split into
+ * several row blocks per thread, handed out dynamically, so a thread that loses its core on a
+ * shared machine does not hold up the step. alpha scales op(A) op(B); beta == 0 never reads C.
  * gemmHalf (B^T given as 16-bit bf16 / f16 storage, the linear layers of a model loaded with its
  * checkpoint dtype) runs the same drivers: packing widens the 16-bit rows, and the skinny path
  * (decode, M < MR) dots 16-bit rows directly, four at a time for one input row, so a decode step
@@ -585,6 +587,9 @@ static void gemm_task(void *ctx, int64_t t) {
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+/* row blocks per thread of a decode product (the unit of dynamic load balancing) */
+#define DECODE_BLOCKS 8
+
 static void gemm(const vn_gemm_args *g) {
   const int64_t M = g->M, N = g->N, K = g->K;
   if (M <= 0 || N <= 0 || g->batch <= 0) return;
@@ -594,7 +599,15 @@ static void gemm(const vn_gemm_args *g) {
   int threads = vn_pool_threads();
   /* GEMV-like products are memory-bound: split them once the weight is a few hundred KB */
   int parallel = threads > 1 && (flops > 2e6 || (M < MR && (double)N * K * g->batch > 1e5));
-  if (parallel && g->batch < threads) {
+  if (parallel && g->batch == 1 && M < MR && g->transB && !g->transA) {
+    /* decode (one or a few rows of A against a weight streamed from memory): many blocks of rows,
+     * handed out dynamically, so a thread that loses its core for a while (more runnable threads
+     * than cores) does not hold back the other */
+    int64_t want = (int64_t)threads * DECODE_BLOCKS;
+    j.bn = round_up((N + want - 1) / want, 4); /* whole groups of four rows (vdot4) */
+    if (j.bn < 16) j.bn = 16;
+    j.tn = (N + j.bn - 1) / j.bn;
+  } else if (parallel && g->batch < threads) {
     /* split each item into about `threads` blocks, the larger dimension first */
     int64_t want = (threads + g->batch - 1) / g->batch;
     int64_t tm = 1, tn = 1;

@@ -60,6 +60,8 @@ for (const nb of backends) {
         [7, 33, 5],
         [33, 7, 1023],
         [1, 1023, 33],
+        [1, 1003, 257], // decode, large enough to run split in row blocks over the pool
+        [3, 517, 300],
         [130, 97, 300],
         [200, 160, 64],
         [16, 64, 7],

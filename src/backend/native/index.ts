@@ -162,6 +162,8 @@ interface Addon {
   setThreads(n: number): number;
   threads(): number;
   kernels(isa: NativeIsa): AddonKernels;
+  allocHuge(bytes: number): [ArrayBuffer, number];
+  streamRead(x: F32, streams: number): number;
 }
 
 let addon: Addon | null = null;
@@ -214,10 +216,30 @@ export function nativeThreads(): number {
 
 /** Resize the native thread pool (the calling thread counts as one); returns the size in use. */
 export function setNativeThreads(n: number): number {
-  const a = loadAddon();
-  if (!a) throw new Error(`native backend unavailable: ${addonError}`);
+  const a = requireAddon();
   threadsSet = true;
   return a.setThreads(n);
+}
+
+function requireAddon(): Addon {
+  const a = loadAddon();
+  if (!a) throw new Error(`native backend unavailable: ${addonError}`);
+  return a;
+}
+
+/** A zero-filled buffer of `bytes` bytes; at 2 MB and up (Linux) its own 2 MB-aligned mapping
+ * advised for transparent huge pages before first touch (huge: true), unmapped when collected;
+ * otherwise an ordinary ArrayBuffer (huge: false). */
+export function nativeAllocHuge(bytes: number): { buffer: ArrayBuffer; huge: boolean } {
+  const [buffer, huge] = requireAddon().allocHuge(bytes);
+  return { buffer, huge: huge === 1 };
+}
+
+/** Read all of x once on the native thread pool (4 MB blocks handed out dynamically) and return
+ * its sum: the memory-bandwidth probe. streams 1 reads each block front to back, 4 as four
+ * interleaved streams with software prefetch (the decode kernels' access pattern). */
+export function nativeStreamRead(x: F32, streams: 1 | 4): number {
+  return requireAddon().streamRead(x, streams);
 }
 
 /** Load the addon and wrap one of its kernel builds (default: the best this CPU runs).
