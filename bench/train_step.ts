@@ -4,7 +4,6 @@
 // Default shapes (the engine issue): vocab 8192, d 512, 8 layers, 8 heads, ffn 1376, seq 512,
 // batch 8. VILA_BENCH_QUICK=1 shrinks them for a smoke run.
 
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { backend } from "../src/backend/index.js";
 import { LlamaForCausalLM } from "../src/models/llm/llama.js";

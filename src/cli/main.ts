@@ -12,7 +12,10 @@ const commands: Record<string, Command> = {
     describe: "chat with a VILA model in the terminal (images, history, Ctrl-C stops an answer)",
     load: () => import("./chat.js"),
   },
-  convert: { describe: "write a checkpoint's LLM as GGUF for llama.cpp / Ollama (--to gguf)", load: () => import("./convert.js") },
+  convert: {
+    describe: "write a checkpoint's LLM as GGUF for llama.cpp / Ollama (--to gguf)",
+    load: () => import("./convert.js"),
+  },
   eval: {
     describe: "evaluate a checkpoint on benchmarks (0/k-shot): predictions, summaries, HTML report",
     load: () => import("./eval.js"),
@@ -33,7 +36,10 @@ const commands: Record<string, Command> = {
     describe: "score predictions with an official metric (vqa, textvqa, cider, mc, pope, exact)",
     load: () => import("./metric.js"),
   },
-  recipe: { describe: "run a recipe: world, base models, stages 0-2, evaluation (cached stages)", load: () => import("./recipe.js") },
+  recipe: {
+    describe: "run a recipe: world, base models, stages 0-2, evaluation (cached stages)",
+    load: () => import("./recipe.js"),
+  },
   tokenizer: {
     describe: "train a byte-level BPE tokenizer, or encode text with one",
     load: () => import("./tokenizer.js"),

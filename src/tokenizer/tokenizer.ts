@@ -120,7 +120,10 @@ export class Tokenizer {
         const unk = unkName === null ? undefined : hf.token_to_id(unkName);
         return enc.ids.map((id: number | undefined, i: number) => {
           if (id !== undefined) return id;
-          if (unk === undefined) throw new Error(`tokenizer: "${enc.tokens[i]}" is not in the vocabulary and there is no unk token`);
+          if (unk === undefined)
+            throw new Error(
+              `tokenizer: "${enc.tokens[i]}" is not in the vocabulary and there is no unk token`,
+            );
           return unk;
         });
       },

@@ -314,7 +314,12 @@ describe("fused attention", () => {
     // reference accumulates in f64 and would pass 1e-5, the native kernels compute in f32)
     for (const scale of [3, 1000]) {
       const o = { causal: true, scale };
-      checkTensor(attention(q, k, v, o), unfusedAttention(q, k, v, o), Math.max(1e-5, 1e-6 * scale), `scale ${scale}`);
+      checkTensor(
+        attention(q, k, v, o),
+        unfusedAttention(q, k, v, o),
+        Math.max(1e-5, 1e-6 * scale),
+        `scale ${scale}`,
+      );
     }
   });
 

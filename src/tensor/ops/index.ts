@@ -62,7 +62,8 @@ export function indexSelect(x: Tensor, axis: number, idx: Tensor): Tensor {
  * scatter-adds into the rows used. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
   const id = requireI32("embedding", ids);
-  if ((weight.dtype === "bf16" || weight.dtype === "f16") && weight.ndim === 2) return embeddingHalf(weight, ids, id);
+  if ((weight.dtype === "bf16" || weight.dtype === "f16") && weight.ndim === 2)
+    return embeddingHalf(weight, ids, id);
   requireF32("embedding", weight);
   if (weight.ndim !== 2) throw new Error(`embedding: weight must be (V, C), got shape [${weight.shape}]`);
   const [V, C] = weight.shape;

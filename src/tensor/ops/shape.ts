@@ -154,7 +154,8 @@ function padAxis(x: Tensor, axis: number, before: number, after: number): Tensor
 /** Join along an existing axis; all other dimensions must match. */
 export function concat(ts: readonly Tensor[], axis: number): Tensor {
   if (ts.length === 0) throw new Error("concat: no tensors given");
-  if (ts.some((t) => t.dtype !== ts[0].dtype)) throw new Error(`concat: dtypes differ (${ts.map((t) => t.dtype).join(", ")})`);
+  if (ts.some((t) => t.dtype !== ts[0].dtype))
+    throw new Error(`concat: dtypes differ (${ts.map((t) => t.dtype).join(", ")})`);
   const r = ts[0].ndim;
   const a = normAxis(axis, r, "concat");
   for (const t of ts) {
