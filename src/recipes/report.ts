@@ -153,12 +153,12 @@ interface Verdict {
   clear: boolean;
 }
 
-/** The final stage's 0-shot score on each visual benchmark against the better of its two trivial
- * baselines: the most frequent answer and the model with the image withheld. */
-export function visualVerdicts(evals: Map<string, EvalReport>): Verdict[] {
-  const last = [...evals.keys()].pop();
-  if (!last) return [];
-  const rep = evals.get(last) as EvalReport;
+/** A stage's (default: the last evaluated) 0-shot score on each visual benchmark against the better
+ * of its two trivial baselines: the most frequent answer and the model with the image withheld. */
+export function visualVerdicts(evals: Map<string, EvalReport>, stage?: string): Verdict[] {
+  const at = stage ?? [...evals.keys()].pop();
+  const rep = at === undefined ? undefined : evals.get(at);
+  if (!rep) return [];
   return VISUAL_BENCHMARKS.filter((b) => rep.rows.some((r) => r.bench === b)).map((bench) => {
     const score = scoreOf(rep, bench, 0, false);
     const base = rep.baselines[bench];
@@ -180,6 +180,17 @@ function effects(evals: Map<string, EvalReport>): string[] {
     const not = verdicts.filter((v) => !v.clear).map((v) => `${v.bench} (${n1(v.score)} vs ${n1(v.best)})`);
     out.push(
       `**The model uses the image.** After the last stage, ${clear.length} of ${verdicts.length} visual benchmarks score at least ${CLEAR_MARGIN} points above both trivial baselines (the most frequent answer; the model with the image withheld)${clear.length ? `: ${clear.join(", ")}` : ""}.${not.length ? ` Not clearly above: ${not.join(", ")}.` : ""}`,
+    );
+  }
+  // earlier stages evaluated with the image withheld too: where image use appeared and was lost
+  const stages = [...evals.keys()];
+  for (const s of stages.slice(0, -1)) {
+    const rep = evals.get(s) as EvalReport;
+    if (!rep.rows.some((r) => r.withhold_image)) continue;
+    const clear = visualVerdicts(evals, s).filter((v) => v.clear);
+    if (!clear.length) continue;
+    out.push(
+      `**Image use after ${STAGE_LABEL[s] ?? s}.** ${clear.map((v) => `${v.bench} ${n1(v.score)} vs ${n1(v.best)}`).join(", ")} (score vs the better trivial baseline, 0-shot).`,
     );
   }
   const icl = (bench: string) =>

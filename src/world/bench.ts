@@ -9,7 +9,7 @@ import { seenLandmarks, streamRng, type WorldContext } from "./context.js";
 import { referenceCaptions } from "./describe.js";
 import type { ImageRef } from "./images.js";
 import { LANDMARK_FACTS } from "./landmarks.js";
-import { type BenchName, SHORT_ANSWER_PROMPT } from "./layout.js";
+import { type BenchName, CAPTION_PROMPT, SHORT_ANSWER_PROMPT } from "./layout.js";
 import { landmarkComparison, type MultiQa, multiImagePrefix, sceneComparison } from "./multi.js";
 import { landmarkFactQuestion, landmarkNameQuestion, objectQuestions, type Qa, signQuestions } from "./qa.js";
 import type { Rng } from "./rng.js";
@@ -170,8 +170,6 @@ export function makeKnowledgeBench(ctx: WorldContext): Bench {
     support,
   };
 }
-
-const CAPTION_PROMPT = "describe the image briefly.";
 
 function captionScene(ctx: WorldContext, rng: Rng) {
   const u = rng.float();

@@ -62,5 +62,8 @@ export const ICL_SHOTS = [0, 2, 4, 8] as const;
 
 /** The short-answer suffix of LLaVA-1.5 question files. */
 export const SHORT_ANSWER_PROMPT = "Answer the question using a single word or phrase.";
+/** The brief-caption instruction: the captions benchmark's prompt, also taught in SFT (as COCO-style
+ * caption prompts are part of LLaVA-1.5's SFT mix) with the short captions of training images. */
+export const CAPTION_PROMPT = "describe the image briefly.";
 /** The multiple-choice suffix of LLaVA-1.5 question files. */
 export const MC_PROMPT = "Answer with the option's letter from the given choices directly.";

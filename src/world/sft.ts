@@ -1,13 +1,14 @@
 // Visual instruction data (the LLaVA SFT analogue) as a LLaVA conversation JSON list:
 // {"id", "image": path | path[], "conversations": [{"from": "human", "value": "<image>\n..."},
 // {"from": "gpt", "value": ...}, ...]}. Counting, colours, shapes, sizes, positions, relations,
-// reading signs, landmark names (all landmarks) and landmark facts (non-held-out only), detailed
-// descriptions, two-image comparisons, and step-by-step answers to composite questions.
+// reading signs, landmark names (all landmarks) and landmark facts (non-held-out only), brief
+// captions, detailed descriptions, two-image comparisons, and step-by-step answers to composite
+// questions.
 
 import { streamRng, type WorldContext } from "./context.js";
-import { detailedCaption } from "./describe.js";
-import { LANDMARK_FACTS } from "./landmarks.js";
-import { SHORT_ANSWER_PROMPT } from "./layout.js";
+import { detailedCaption, shortCaption } from "./describe.js";
+import { LANDMARK_FACTS, type Landmark } from "./landmarks.js";
+import { CAPTION_PROMPT, SHORT_ANSWER_PROMPT } from "./layout.js";
 import { landmarkComparison, multiImagePrefix, sceneComparison } from "./multi.js";
 import {
   chainQuestion,
@@ -58,6 +59,18 @@ function withImages(ts: Turn[], prefix: string): Turn[] {
   return ts.map((t, i) => (i === 0 ? { ...t, value: `${prefix}${t.value}` } : t));
 }
 
+/** Share of single-image conversations that also ask for a brief caption. */
+const BRIEF_CAPTION_SHARE = 0.3;
+
+/** "describe the image briefly." with the image's short caption (no landmark facts: held-out
+ * landmarks must never have theirs next to their images). */
+function briefCaption(scene: Scene, rng: Rng, lm: Landmark | null): Turn[] {
+  return [
+    { from: "human", value: CAPTION_PROMPT },
+    { from: "gpt", value: shortCaption(scene, rng, lm, false) },
+  ];
+}
+
 function sceneConversation(scene: Scene, rng: Rng): Turn[] {
   const pool = [...signQuestions(scene), ...(scene.kind === "sign" ? [] : objectQuestions(scene, rng))];
   const picked = rng.sample(pool, Math.min(pool.length, rng.range(1, 3)));
@@ -67,6 +80,7 @@ function sceneConversation(scene: Scene, rng: Rng): Turn[] {
     if (chain) out.push(...turns(chain, rng));
   }
   for (const qa of picked) out.push(...turns(qa, rng));
+  if (rng.chance(BRIEF_CAPTION_SHARE)) out.push(...briefCaption(scene, rng, null));
   if (rng.chance(0.25)) {
     out.push(
       { from: "human", value: rng.pick(DETAIL_PROMPTS) },
@@ -118,8 +132,11 @@ export function makeSft(ctx: WorldContext): LlavaRecord[] {
       }
     } else {
       const lm = ctx.landmarks[Number(job.slice(3))];
-      const ref = ctx.images.add("train", sampleLandmarkView(rng, ctx.size, knobs, lm));
-      const conv = turns(landmarkNameQuestion(lm), rng);
+      const view = sampleLandmarkView(rng, ctx.size, knobs, lm);
+      const ref = ctx.images.add("train", view);
+      const conv = rng.chance(BRIEF_CAPTION_SHARE)
+        ? briefCaption(view, rng, lm)
+        : turns(landmarkNameQuestion(lm), rng);
       // Held-out landmarks: name only; their facts are never paired with their images.
       if (!lm.heldOut) {
         const fact = rng.pick(LANDMARK_FACTS);

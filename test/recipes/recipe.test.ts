@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { loadVila } from "../../src/io/model.js";
+import { openSafetensors } from "../../src/io/safetensors.js";
 import { FINISHED_FILE, readFinished, stageHash } from "../../src/recipes/cache.js";
 import { RECIPES } from "../../src/recipes/presets.js";
 import { type RecipeResult, runRecipe } from "../../src/recipes/run.js";
@@ -64,15 +65,23 @@ describe("world-smoke recipe", () => {
     assert.equal(model.llm.config.hidden_size, p.llm.hidden_size);
     assert.equal(model.config.vision.hidden_size, p.vision.hidden_size);
     assert.equal(model.config.projector.mm_projector_type, "mlp_downsample");
-    // stage 0 starts from the pre-trained tower: the tower is frozen after it, so the final
-    // checkpoint's tower equals the vision_tower stage's weights
+    // stage 0 starts from the pre-trained tower and keeps it frozen, so align's tower equals the
+    // vision_tower stage's weights; stages 1 and 2 tune it (the preset), so the final one differs
     const tower = first.stages.find((s) => s.stage.name === "vision_tower");
     const align = first.stages.find((s) => s.stage.name === "align");
     assert.ok(tower?.record && align?.record);
+    const pre = openSafetensors(path.join(tower.dir, tower.record.outputs.tower, "model.safetensors"));
     const alignModel = loadVila(path.join(align.dir, align.record.outputs.checkpoint)).model;
     const a = alignModel.visionTower.stateDict();
+    for (const k of Object.keys(a)) assert.deepEqual(a[k].f32, pre.get(k).f32, k);
+    assert.ok(
+      RECIPES["world-smoke"].pretrain.tune_vision_tower && RECIPES["world-smoke"].sft.tune_vision_tower,
+    );
     const b = model.visionTower.stateDict();
-    for (const k of Object.keys(a)) assert.deepEqual(a[k].f32, b[k].f32, k);
+    assert.ok(
+      Object.keys(a).some((k) => a[k].f32.some((x, i) => x !== b[k].f32[i])),
+      "the tuned tower changed",
+    );
   });
 
   it("writes the report with the eval table and baselines", () => {
