@@ -4,10 +4,10 @@
 // - stage 1 of the world-small model (projector + LLM trained, vision tower frozen): what the
 //   trainer does per step: forward with images spliced at -200, token-mean cross-entropy,
 //   backward, clip, AdamW. Tokens are spliced positions (text + image embeddings).
-// - the world-tiny LLM alone at the calibration prototype's shape (T = 64): world-calibration.md's
-//   floor is ~10k tokens/s (PyTorch on this machine class).
-// - the world-tiny vision tower trained alone (all parameters, loss = mean square of the last
-//   hidden state): patch tokens/s; the calibration's floor is ~34k.
+// - the world-tiny LLM alone at T = 64, and the world-tiny vision tower trained alone (all
+//   parameters, loss = mean square of the last hidden state; patch tokens/s).
+// - the same two at the calibration prototype's own shapes (130-word vocabulary; 32-px images,
+//   16 patches), against world-calibration.md's floors: ~10k tokens/s and ~34k patch tokens/s.
 // VILA_BENCH_QUICK=1 runs fewer steps.
 
 import { fileURLToPath } from "node:url";
@@ -34,12 +34,13 @@ interface Shape {
 
 type BenchConfig = ReturnType<typeof benchConfig>;
 
-/** A recipe's model (the LLM's vocabulary about the size its world tokenizer reaches) and a shape. */
-function benchConfig(recipe: string, vocab: number, shape: Shape) {
+/** A recipe's model (the LLM's vocabulary about the size its world tokenizer reaches) and a shape;
+ * imageSize overrides the tower's input side. */
+function benchConfig(recipe: string, vocab: number, shape: Shape, imageSize?: number) {
   const p = RECIPES[recipe];
   return {
     llm: { ...p.model.llm, vocab_size: vocab },
-    vision: p.model.vision,
+    vision: imageSize ? { ...p.model.vision, image_size: imageSize } : p.model.vision,
     projector: p.model.projector,
     mm_vision_select_layer: p.model.mm_vision_select_layer,
     mm_vision_select_feature: p.model.mm_vision_select_feature,
@@ -64,8 +65,31 @@ export function benchCases(quick: boolean): { label: string; cfg: BenchConfig; f
       floor: null,
     },
     {
-      label: "world-tiny LLM alone, 32 rows x 64 tokens (calibration shape)",
+      label: "world-tiny LLM alone, 32 rows x 64 tokens",
       cfg: benchConfig("world-tiny", 1600, {
+        mode: "llm",
+        rows: 32,
+        row_tokens: 64,
+        images_per_row: 0,
+        steps,
+      }),
+      floor: null,
+    },
+    {
+      label: "world-tiny vision tower alone, 64 images of 64 px (patch tokens)",
+      cfg: benchConfig("world-tiny", 1600, {
+        mode: "vit",
+        rows: 64,
+        row_tokens: 0,
+        images_per_row: 0,
+        steps,
+      }),
+      floor: null,
+    },
+    // the calibration prototype's own shapes: a 130-word vocabulary, 32-px images (16 patches)
+    {
+      label: "calibration LLM: d 128, 4 layers, vocab 130, 32 rows x 64 tokens",
+      cfg: benchConfig("world-tiny", 130, {
         mode: "llm",
         rows: 32,
         row_tokens: 64,
@@ -75,14 +99,13 @@ export function benchCases(quick: boolean): { label: string; cfg: BenchConfig; f
       floor: 10_000,
     },
     {
-      label: "world-tiny vision tower alone, 64 images (patch tokens)",
-      cfg: benchConfig("world-tiny", 1600, {
-        mode: "vit",
-        rows: 64,
-        row_tokens: 0,
-        images_per_row: 0,
-        steps,
-      }),
+      label: "calibration tower: d 96, 3 layers, 256 images of 32 px (patch tokens)",
+      cfg: benchConfig(
+        "world-tiny",
+        130,
+        { mode: "vit", rows: 256, row_tokens: 0, images_per_row: 0, steps },
+        32,
+      ),
       floor: 34_000,
     },
   ];
