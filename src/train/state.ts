@@ -141,11 +141,13 @@ export function findLatestCheckpoint(outputDir: string): string | null {
   return steps.length ? path.join(outputDir, checkpointName(steps[steps.length - 1])) : null;
 }
 
-/** Remove temporary folders left by a run that died while saving. */
+/** Remove what a run that died while saving left in its output folder: checkpoint folders being
+ * built or set aside (`checkpoint-N.tmp-*`, `checkpoint-N.old-*`) and the temporary files of atomic
+ * writes (`NAME.tmp-PID-XXXXXX`, e.g. of the `latest` pointer). */
 export function removeStaleTemps(outputDir: string): void {
   if (!fs.existsSync(outputDir)) return;
   for (const n of fs.readdirSync(outputDir)) {
-    if (/^checkpoint-\d+\.(tmp|old)-/.test(n))
+    if (/^checkpoint-\d+\.(tmp|old)-/.test(n) || /\.tmp-\d+-[0-9a-z]+$/.test(n))
       fs.rmSync(path.join(outputDir, n), { recursive: true, force: true });
   }
 }

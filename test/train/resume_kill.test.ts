@@ -147,8 +147,13 @@ test("a save that fails half-way leaves the previous checkpoint as `latest`", as
   const back = loadVila(good).model;
   for (const [n, t] of back.namedParameters())
     checkTensor(t, new Map(r.model.namedParameters()).get(n) as typeof t, 0, n);
+  // a kill while `latest` was being replaced leaves its atomic-write temp file beside it
+  const latestTemp = path.join(config.output_dir, "latest.tmp-4242-k3x9qa");
+  fs.writeFileSync(latestTemp, "checkpoint-3");
   removeStaleTemps(config.output_dir);
   assert.ok(!fs.existsSync(staged));
+  assert.ok(!fs.existsSync(latestTemp), "the stale temp of `latest` is removed");
+  assert.equal(findLatestCheckpoint(config.output_dir), good);
 });
 
 test("vila train: --help, and bad input exits 2 with the key named before any work", async () => {
