@@ -4,8 +4,9 @@
 // trainer's config (src/train/config.ts, VILA's `llava/train/args.py` names); the recipe adds the
 // model, tokenizer, data paths and output folder. Three presets:
 //   world-smoke  seconds; for the test suite (nothing is learned)
-//   world-tiny   the main job: world, every stage and evaluation in minutes on 2 cores, with every
-//                visual benchmark above its trivial baselines after SFT
+//   world-tiny   the main job: world, every stage and evaluation in ~11 minutes on 2 cores (the aim,
+//                every visual benchmark above its trivial baselines after SFT, is not reached yet:
+//                stage 1 reads the image, the SFT model answers from the question; see README)
 //   world-small  about an hour: a bigger world and longer schedules, where in-context learning and
 //                the paper's effects can start to appear (world-calibration.md)
 
