@@ -111,77 +111,72 @@ export function benchCases(quick: boolean): { label: string; cfg: BenchConfig; f
   ];
 }
 
-/** Vision tower alone: every parameter trained on mean(h^2) of its selected features. */
-function childVit(cfg: BenchConfig): void {
+/** The model of a case (random init, seed 0) and its generator. */
+function makeModel(cfg: BenchConfig, vit: boolean): { model: VilaForCausalLM; gen: Generator } {
   const gen = new Generator(0);
   const model = new VilaForCausalLM(
     {
       llm: cfg.llm as never,
       vision: cfg.vision,
       projector: cfg.projector,
-      mm_vision_select_layer: -1,
-      mm_vision_select_feature: "patch",
+      mm_vision_select_layer: vit ? -1 : cfg.mm_vision_select_layer,
+      mm_vision_select_feature: vit ? "patch" : cfg.mm_vision_select_feature,
     },
     gen,
   );
-  const tower = model.visionTower;
-  const params = tower.namedParameters("vision_tower.");
+  return { model, gen };
+}
+
+/** Run 1 + `steps` training steps (the first is warm-up) of `forward` -> loss with clipping and
+ * AdamW on `params`; prints one JSON line with tokens/s per timed step. */
+function timeSteps(
+  params: [string, Tensor][],
+  steps: number,
+  forward: () => { loss: Tensor; tokens: number },
+): void {
   const opt = new AdamW([{ params, lr: 1e-4 }]);
-  const { rows: n, steps } = cfg.shape;
-  const S = cfg.vision.image_size;
-  const patches = (S / cfg.vision.patch_size) ** 2;
-  const images = new Tensor(
-    new Float32Array(n * 3 * S * S).map(() => gen.normal()),
-    [n, 3, S, S],
-  );
   const rates: number[] = [];
   let loss = 0;
   for (let i = 0; i <= steps; i++) {
     const t0 = performance.now();
-    tower.train();
-    const h = tower.hiddenState(images, tower.numLayers);
-    const l = mean(mul(h, h));
-    l.backward();
+    const out = forward();
+    out.loss.backward();
     clipGradNorm(
       params.map(([, t]) => t),
       1,
     );
     opt.step();
     opt.zeroGrad();
-    loss = l.item();
+    loss = out.loss.item();
     const dt = (performance.now() - t0) / 1000;
-    if (i > 0) rates.push((n * patches) / dt);
+    if (i > 0) rates.push(out.tokens / dt);
   }
   const rss = process.resourceUsage().maxRSS / 1024;
   console.log(JSON.stringify({ tokens_per_s: rates, max_rss_mb: rss, loss, backend: backend().name }));
 }
 
-/** Child mode: run the steps and print one JSON line. */
+/** Child mode: run the steps of one case and print one JSON line. */
 function child(cfg: BenchConfig): void {
-  if (cfg.shape.mode === "vit") {
-    childVit(cfg);
+  const { rows: B, row_tokens: T, images_per_row: K, steps, mode } = cfg.shape;
+  const S = cfg.vision.image_size;
+  const { model, gen } = makeModel(cfg, mode === "vit");
+  if (mode === "vit") {
+    // the vision tower alone: every parameter trained on mean(h^2) of its last hidden state
+    const tower = model.visionTower;
+    const patches = (S / cfg.vision.patch_size) ** 2;
+    const images = new Tensor(
+      new Float32Array(B * 3 * S * S).map(() => gen.normal()),
+      [B, 3, S, S],
+    );
+    timeSteps(tower.namedParameters("vision_tower."), steps, () => {
+      tower.train();
+      const h = tower.hiddenState(images, tower.numLayers);
+      return { loss: mean(mul(h, h)), tokens: B * patches };
+    });
     return;
   }
-  const gen = new Generator(0);
-  const model = new VilaForCausalLM(
-    {
-      llm: cfg.llm as never,
-      vision: cfg.vision,
-      projector: cfg.projector,
-      mm_vision_select_layer: cfg.mm_vision_select_layer,
-      mm_vision_select_feature: cfg.mm_vision_select_feature,
-    },
-    gen,
-  );
   model.visionTower.freeze();
-  const trainable = [
-    ...model.mmProjector.namedParameters("mm_projector."),
-    ...model.llm.namedParameters("llm."),
-  ];
-  const opt = new AdamW([{ params: trainable, lr: 1e-4 }]);
-  const { rows: B, row_tokens: T, images_per_row: K, steps } = cfg.shape;
   const V = cfg.llm.vocab_size;
-  const S = cfg.vision.image_size;
   const ids = new Int32Array(B * T).map(() => 3 + gen.randint(V - 3));
   const step = K ? Math.floor(T / K) : 0;
   for (let b = 0; b < B; b++) for (let i = 0; i < K; i++) ids[b * T + i * step] = -200;
@@ -192,10 +187,11 @@ function child(cfg: BenchConfig): void {
         [B * K, 3, S, S],
       )
     : undefined;
-  const rates: number[] = [];
-  let loss = 0;
-  for (let i = 0; i <= steps; i++) {
-    const t0 = performance.now();
+  const trainable = [
+    ...model.mmProjector.namedParameters("mm_projector."),
+    ...model.llm.namedParameters("llm."),
+  ];
+  timeSteps(trainable, steps, () => {
     model.train();
     model.visionTower.eval();
     const out = model.forward({
@@ -203,20 +199,8 @@ function child(cfg: BenchConfig): void {
       labels: new Tensor(labels, [B, T]),
       images,
     });
-    const l = out.loss as Tensor;
-    l.backward();
-    clipGradNorm(
-      trainable.map(([, t]) => t),
-      1,
-    );
-    opt.step();
-    opt.zeroGrad();
-    loss = l.item();
-    const dt = (performance.now() - t0) / 1000;
-    if (i > 0) rates.push(out.spliced.lengths.reduce((a, x) => a + x, 0) / dt);
-  }
-  const rss = process.resourceUsage().maxRSS / 1024;
-  console.log(JSON.stringify({ tokens_per_s: rates, max_rss_mb: rss, loss, backend: backend().name }));
+    return { loss: out.loss as Tensor, tokens: out.spliced.lengths.reduce((a, x) => a + x, 0) };
+  });
 }
 
 export async function run(): Promise<void> {
