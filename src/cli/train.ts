@@ -73,15 +73,7 @@ export async function run(argv: string[]): Promise<number> {
         bar.clear();
         console.log(line);
       },
-      onStep: (s) =>
-        bar.update({
-          step: s.step,
-          total: s.total,
-          loss: s.loss,
-          lr: s.lr,
-          tokPerSec: s.tokPerSec,
-          etaSec: s.etaSec,
-        }),
+      onStep: (s) => bar.update(s),
     });
     bar.done();
     console.log(
