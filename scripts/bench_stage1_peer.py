@@ -13,6 +13,7 @@ import json, math, resource, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from peer_llama import DecoderLayer, RMSNorm, causal_mask, rope_tables
 
 cfg = json.loads(sys.argv[1])
 torch.set_num_threads(int(sys.argv[2]))
@@ -71,45 +72,12 @@ class Projector(nn.Module):  # mlp_downsample
         return self.l2(F.gelu(self.l1(self.ln(g))))
 
 
-class RMSNorm(nn.Module):
-    def __init__(self, d, eps=1e-5):
-        super().__init__(); self.weight = nn.Parameter(torch.ones(d)); self.eps = eps
-
-    def forward(self, x):
-        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
-
-
-def rotate_half(x):
-    h = x.shape[-1] // 2
-    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
-
-
-class Layer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.q, self.k, self.v, self.o = (nn.Linear(D, D, bias=False) for _ in range(4))
-        self.gate, self.up = nn.Linear(D, FF, bias=False), nn.Linear(D, FF, bias=False)
-        self.down = nn.Linear(FF, D, bias=False)
-        self.n1, self.n2 = RMSNorm(D), RMSNorm(D)
-
-    def forward(self, h, cos, sin, mask):
-        b, t, _ = h.shape
-        hs = D // H
-        x = self.n1(h)
-        q, k, v = (p(x).view(b, t, H, hs).transpose(1, 2) for p in (self.q, self.k, self.v))
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        att = ((q @ k.transpose(-1, -2)) / math.sqrt(hs)).masked_fill(mask, float("-inf")).softmax(-1)
-        h = h + self.o((att @ v).transpose(1, 2).reshape(b, t, D))
-        x = self.n2(h)
-        return h + self.down(F.silu(self.gate(x)) * self.up(x))
-
-
 class Vila(nn.Module):
     def __init__(self):
         super().__init__()
         self.tower, self.proj = Tower(), Projector()
         self.emb = nn.Embedding(V, D)
-        self.layers = nn.ModuleList(Layer() for _ in range(L))
+        self.layers = nn.ModuleList(DecoderLayer(D, H, FF) for _ in range(L))
         self.norm = RMSNorm(D)
 
     def forward(self, ids, labels, px):
@@ -133,13 +101,10 @@ class Vila(nn.Module):
 
     def lm(self, h, lab):
         t = h.shape[1]
-        hs = D // H
-        inv = 1.0 / (10000 ** (torch.arange(0, hs, 2).float() / hs))
-        f = torch.arange(t).float()[:, None] * inv
-        e = torch.cat((f, f), -1)
-        mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+        cos, sin = rope_tables(t, D // H)
+        mask = causal_mask(t)
         for l in self.layers:
-            h = l(h, e.cos(), e.sin(), mask)
+            h = l(h, cos, sin, mask)
         logits = self.norm(h) @ self.emb.weight.t()  # tied head
         return F.cross_entropy(logits[:, :-1].reshape(-1, V), lab[:, 1:].reshape(-1), ignore_index=-100)
 
