@@ -1,6 +1,6 @@
 /* Persistent thread pool for the native kernels.
  * n - 1 worker threads plus the calling thread. A job is published by bumping a generation
- * counter; workers spin on it for a short while (back-to-back kernels of one training step
+ * counter; workers spin on it for 2 ms (back-to-back kernels of a training or decode step
  * arrive microseconds apart) and then sleep on a futex, so an idle pool costs nothing.
  * Tasks are handed out by an atomic counter; the caller works too and then waits for the
  * workers it enlisted. One job at a time: a call that finds the pool busy (another JS thread)
@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -19,7 +20,11 @@
 #endif
 
 #define VN_MAX_THREADS 255
-#define SPIN_ITERS 4000
+/* how long an idle worker spins before it sleeps: longer than the gap between two kernels of a
+ * decode step (the JS between two weight products, tens of microseconds), so a worker is awake
+ * when the next product starts; a count of pause instructions would be 15 us on one CPU and
+ * 500 us on another, so the window is measured on the clock */
+#define SPIN_NS 2000000LL
 
 static pthread_mutex_t g_resize = PTHREAD_MUTEX_INITIALIZER;
 static int g_created;        /* worker threads started */
@@ -58,6 +63,12 @@ static void futex_wake_all(_Atomic unsigned *addr) {
 #endif
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static void run_tasks(void) {
   for (;;) {
     int64_t i = atomic_fetch_add_explicit(&g_next, 1, memory_order_relaxed);
@@ -71,16 +82,16 @@ static void *worker_main(void *arg) {
   unsigned seen = atomic_load(&g_gen);
   for (;;) {
     unsigned g;
-    int spins = 0;
-    while ((g = atomic_load_explicit(&g_gen, memory_order_acquire)) == seen) {
-      if (spins < SPIN_ITERS) {
+    int64_t spin_until = now_ns() + SPIN_NS;
+    for (unsigned spins = 1; (g = atomic_load_explicit(&g_gen, memory_order_acquire)) == seen; spins++) {
+      if ((spins & 63) || now_ns() < spin_until) {
         cpu_relax();
-        spins++;
-      } else {
-        atomic_fetch_add(&g_sleepers, 1);
-        futex_wait(&g_gen, seen);
-        atomic_fetch_sub(&g_sleepers, 1);
+        continue;
       }
+      atomic_fetch_add(&g_sleepers, 1);
+      futex_wait(&g_gen, seen);
+      atomic_fetch_sub(&g_sleepers, 1);
+      spin_until = now_ns() + SPIN_NS;
     }
     seen = g;
     if (id < (int)(g & 0xff)) {
