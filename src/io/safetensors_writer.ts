@@ -83,9 +83,19 @@ function layout(
   return { header: Buffer.concat([json, Buffer.alloc(pad, 0x20)]), order };
 }
 
+/** A temporary path beside `target` for an atomic write: `TARGET.tmp-PID-XXXXXX`. */
+export function tempPathFor(target: string): string {
+  return `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Whether a file or folder name is one of tempPathFor's (left behind by a process that died). */
+export function isTempName(name: string): boolean {
+  return /\.tmp-\d+-[0-9a-z]+$/.test(name);
+}
+
 /** Write `file` via a temporary file in the same folder, fsync, then rename (atomic on POSIX). */
 export function writeFileAtomic(file: string, write: (fd: number) => void): void {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = tempPathFor(file);
   let fd = -1;
   try {
     fd = fs.openSync(tmp, "w");

@@ -12,7 +12,7 @@ import type { MixtureState } from "../data/mixture.js";
 import type { Json } from "../io/checkpoint.js";
 import { saveVila } from "../io/model.js";
 import { openSafetensors } from "../io/safetensors.js";
-import { saveSafetensors, writeFileAtomic } from "../io/safetensors_writer.js";
+import { isTempName, saveSafetensors, tempPathFor, writeFileAtomic } from "../io/safetensors_writer.js";
 import type { VilaForCausalLM } from "../models/vila.js";
 import type { AdamW } from "../optim/index.js";
 import type { Generator } from "../tensor/random.js";
@@ -68,7 +68,7 @@ function writeText(file: string, text: string): void {
 export function stageCheckpoint(outputDir: string, p: SaveCheckpointParts): string {
   fs.mkdirSync(outputDir, { recursive: true });
   const final = path.join(outputDir, checkpointName(p.meta.step));
-  const tmp = `${final}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = tempPathFor(final);
   try {
     const save = () =>
       saveVila(tmp, p.model, {
@@ -147,7 +147,7 @@ export function findLatestCheckpoint(outputDir: string): string | null {
 export function removeStaleTemps(outputDir: string): void {
   if (!fs.existsSync(outputDir)) return;
   for (const n of fs.readdirSync(outputDir)) {
-    if (/^checkpoint-\d+\.(tmp|old)-/.test(n) || /\.tmp-\d+-[0-9a-z]+$/.test(n))
+    if (/^checkpoint-\d+\.(tmp|old)-/.test(n) || isTempName(n))
       fs.rmSync(path.join(outputDir, n), { recursive: true, force: true });
   }
 }
