@@ -4,34 +4,28 @@
 // Usage: node scripts/probe_features.mjs CHECKPOINT WORLD_DIR OUT [projector|tower] [N]
 //   CHECKPOINT  a VILA checkpoint folder (e.g. runs/world-tiny/align-*/train/checkpoint-300; align
 //               keeps the tower stage's weights, so its "tower" features are the SigLIP tower's)
-//   OUT         writes OUT.bin (float32, N x tokens x dim) and OUT.json ({n, shape, captions})
+//   OUT         writes OUT.bin (float32, N x tokens x dim) and OUT.json ({n, shape, captions, and the
+//               world's colour and shape names})
 // Needs `npm run build` (imports dist/).
 import fs from "node:fs";
 import path from "node:path";
+import { readJsonl } from "../dist/src/data/jsonl.js";
 import { stackImages } from "../dist/src/infer/session.js";
 import { loadImage } from "../dist/src/io/image.js";
 import { loadVila } from "../dist/src/io/model.js";
 import { noGrad } from "../dist/src/tensor/index.js";
+import { COLOUR_NAMES, SHAPE_NAMES } from "../dist/src/world/vocab.js";
 
 const [ckpt, world, out, part = "projector", n = "1600"] = process.argv.slice(2);
 if (!out || !["projector", "tower"].includes(part)) {
   console.error("usage: node scripts/probe_features.mjs CHECKPOINT WORLD_DIR OUT [projector|tower] [N]");
   process.exit(2);
 }
-const pairsFile = path.join(world, "pairs", "pairs.jsonl");
-const pairs = fs
-  .readFileSync(pairsFile, "utf8")
-  .split("\n")
-  .filter((l) => l.trim())
-  .map((l, i) => {
-    try {
-      return JSON.parse(l);
-    } catch (e) {
-      throw new Error(`${pairsFile}:${i + 1}: ${e.message}`);
-    }
-  })
-  .filter((p) => p.caption.includes(" background")) // scenes (not landmark views or bare signs)
-  .slice(0, Number(n));
+const pairs = [];
+for await (const { value } of readJsonl(path.join(world, "pairs", "pairs.jsonl"))) {
+  if (pairs.length === Number(n)) break;
+  if (value.caption.includes(" background")) pairs.push(value); // scenes, not landmark views or bare signs
+}
 const { model, checkpoint } = loadVila(ckpt);
 const pre = checkpoint.vision_tower.preprocess;
 const chunks = [];
@@ -54,6 +48,12 @@ for (const c of chunks) {
 fs.writeFileSync(`${out}.bin`, all);
 fs.writeFileSync(
   `${out}.json`,
-  JSON.stringify({ n: pairs.length, shape, captions: pairs.map((p) => p.caption) }),
+  JSON.stringify({
+    n: pairs.length,
+    shape,
+    captions: pairs.map((p) => p.caption),
+    colours: COLOUR_NAMES,
+    shapes: SHAPE_NAMES,
+  }),
 );
 console.log(`${out}.bin: ${pairs.length} images x [${shape}] (${part})`);

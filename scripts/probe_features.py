@@ -8,14 +8,12 @@ import json, re, sys
 import numpy as np
 import torch
 
-COLOURS = "red green blue yellow purple orange white black pink brown".split()  # src/world/vocab.ts
-SHAPES = "circle square triangle diamond cross ring star".split()
 torch.set_num_threads(1)
 
 for out in sys.argv[1:]:
     torch.manual_seed(0)
     meta = json.load(open(out + ".json"))
-    n = meta["n"]
+    n, COLOURS, SHAPES = meta["n"], meta["colours"], meta["shapes"]
     X = torch.tensor(np.fromfile(out + ".bin", dtype=np.float32).reshape(n, *meta["shape"]))
     X = (X - X.mean((0, 1))) / (X.std((0, 1)) + 1e-6)
     objs = [re.findall("(" + "|".join(COLOURS) + ") (" + "|".join(SHAPES) + ")", c) for c in meta["captions"]]
