@@ -8,7 +8,7 @@
 
 #include "vn.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 20
 
 typedef struct {
   napi_env env;
@@ -54,6 +54,7 @@ napi_value js_rms_norm_backward(napi_env env, napi_callback_info info);
 napi_value js_rope(napi_env env, napi_callback_info info);
 napi_value js_attention(napi_env env, napi_callback_info info);
 napi_value js_attention_backward(napi_env env, napi_callback_info info);
+napi_value js_decode_layer(napi_env env, napi_callback_info info);
 napi_value js_cross_entropy(napi_env env, napi_callback_info info);
 napi_value js_cross_entropy_backward(napi_env env, napi_callback_info info);
 napi_value js_adamw(napi_env env, napi_callback_info info);
@@ -68,7 +69,8 @@ napi_value js_f32_to_f16(napi_env env, napi_callback_info info);
       {"logSoftmaxBackward", js_log_softmax_backward}, {"layerNorm", js_layer_norm},                     \
       {"layerNormBackward", js_layer_norm_backward}, {"rmsNorm", js_rms_norm},                           \
       {"rmsNormBackward", js_rms_norm_backward}, {"rope", js_rope}, {"attention", js_attention},          \
-      {"attentionBackward", js_attention_backward}, {"crossEntropy", js_cross_entropy},                  \
+      {"attentionBackward", js_attention_backward}, {"decodeLayer", js_decode_layer},                      \
+      {"crossEntropy", js_cross_entropy},                                                                \
       {"crossEntropyBackward", js_cross_entropy_backward}, {"adamw", js_adamw},                          \
       {"sumSquares", js_sum_squares}, {"bf16ToF32", js_bf16_to_f32}, {"f32ToBf16", js_f32_to_bf16},      \
       {"f16ToF32", js_f16_to_f32}, {"f32ToF16", js_f32_to_f16}

@@ -203,6 +203,65 @@ napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* decodeLayer(h, ln1, ln2, wq, wk, wv, wo, wg, wu, wd, bq, bk, bv, cos, sin, kCache, vCache, scratch, params)
+ * with params = [C, F, nh, nkv, hs, past, capacity, eps, kind]; the seven weights are Float32Arrays
+ * (kind 0) or Uint16Arrays of bf16 (kind 1) / f16 (kind 2) bits; the biases may be null */
+napi_value js_decode_layer(napi_env env, napi_callback_info info) {
+  BEGIN("decodeLayer", 19);
+  int64_t np;
+  double *p = F64(18, "params", &np);
+  if (c.failed || !NEED(np >= 9, "params needs 9 entries")) return NULL;
+  vn_decode_args a;
+  a.C = count(&c, p[0], "C");
+  a.F = count(&c, p[1], "F");
+  a.nh = count(&c, p[2], "nh");
+  a.nkv = count(&c, p[3], "nkv");
+  a.hs = count(&c, p[4], "hs");
+  a.past = count(&c, p[5], "past");
+  int64_t cap = count(&c, p[6], "capacity"), kind = count(&c, p[8], "kind");
+  a.eps = (float)p[7];
+  if (c.failed) return NULL;
+  const int64_t C = a.C, F = a.F, nh = a.nh, nkv = a.nkv, hs = a.hs;
+  if (!NEED(C > 0 && F > 0 && nh > 0 && hs > 0 && hs % 2 == 0,
+            "decodeLayer: C %lld, F %lld, nh %lld must be positive and hs %lld positive and even", (long long)C,
+            (long long)F, (long long)nh, (long long)hs) ||
+      !NEED(nkv > 0 && nh % nkv == 0, "decodeLayer: nh %lld is not a multiple of nkv %lld", (long long)nh, (long long)nkv) ||
+      !NEED(a.past < cap, "decodeLayer: past %lld leaves no free row in a cache of capacity %lld", (long long)a.past,
+            (long long)cap) ||
+      !NEED(kind <= VN_HALF_F16, "decodeLayer: kind must be 0 (f32), 1 (bf16) or 2 (f16), got %lld", (long long)kind))
+    return NULL;
+  a.wkind = (int)kind;
+  const int64_t qd = nh * hs, kd = nkv * hs;
+  int64_t n[19];
+  a.h = F32(0, "h", &n[0]);
+  a.ln1 = F32(1, "inputNorm", &n[1]);
+  a.ln2 = F32(2, "postNorm", &n[2]);
+  const char *wname[7] = {"wq", "wk", "wv", "wo", "wgate", "wup", "wdown"};
+  const int64_t wlen[7] = {qd * C, kd * C, kd * C, C * qd, F * C, F * C, C * F};
+  const void *w[7];
+  for (int i = 0; i < 7; i++) {
+    w[i] = kind == VN_HALF_NONE ? (const void *)F32(3 + i, wname[i], &n[3 + i])
+                                : (const void *)U16(3 + i, wname[i], &n[3 + i]);
+    if (!c.failed) LEN_EQ(n[3 + i], wlen[i], wname[i]);
+  }
+  a.wq = w[0], a.wk = w[1], a.wv = w[2], a.wo = w[3], a.wg = w[4], a.wu = w[5], a.wd = w[6];
+  a.bq = F32N(10, "bq", &n[10]);
+  a.bk = F32N(11, "bk", &n[11]);
+  a.bv = F32N(12, "bv", &n[12]);
+  a.cos = F32(13, "cos", &n[13]);
+  a.sin = F32(14, "sin", &n[14]);
+  a.kc = F32(15, "kCache", &n[15]);
+  a.vc = F32(16, "vCache", &n[16]);
+  a.scratch = F32(17, "scratch", &n[17]);
+  if (c.failed || !LEN_EQ(n[0], C, "h") || !LEN_EQ(n[1], C, "inputNorm") || !LEN_EQ(n[2], C, "postNorm") ||
+      (a.bq && !LEN_EQ(n[10], qd, "bq")) || (a.bk && !LEN_EQ(n[11], kd, "bk")) || (a.bv && !LEN_EQ(n[12], kd, "bv")) ||
+      !LEN_EQ(n[13], hs / 2, "cos") || !LEN_EQ(n[14], hs / 2, "sin") || !LEN_AT_LEAST(n[15], cap * kd, "kCache") ||
+      !LEN_AT_LEAST(n[16], cap * kd, "vCache") || !LEN_AT_LEAST(n[17], C + 2 * qd + F, "scratch"))
+    return NULL;
+  c.K->decode_layer(&a);
+  return undefined(env);
+}
+
 static int check_targets(call *cp, const int32_t *t, int64_t rows, int64_t V, int32_t ignore) {
   call c = *cp;
   for (int64_t r = 0; r < rows; r++)

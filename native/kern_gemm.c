@@ -246,6 +246,9 @@ VN_INLINE float vdot_half(const float *a, const uint16_t *w, int64_t n, int kind
   return s;
 }
 
+/* The decode dot products below (vdot_half, vdot4_f32, vdot4_half), round_up and DECODE_BLOCKS
+ * are also used by kern_decode.c (the fused decoder layer), included after this file. */
+
 /* software prefetch distance of the decode streams, in elements (1 KB of 16-bit weights, 2 KB
  * of f32): the hardware prefetcher alone leaves a single core well below the memory bandwidth */
 #define PF_HALF 512

@@ -8,6 +8,7 @@
 #include "kern_gemm.c"
 #include "kern_nn.c"
 #include "kern_attention.c"
+#include "kern_decode.c"
 
 const vn_kernels VN_NAME(vn_kernels) = {
     .isa = VN_STR(VN_ISA),
@@ -36,6 +37,7 @@ const vn_kernels VN_NAME(vn_kernels) = {
     .rope = rope,
     .attention = attention,
     .attention_backward = attention_backward,
+    .decode_layer = decode_layer,
     .cross_entropy = cross_entropy,
     .cross_entropy_backward = cross_entropy_backward,
     .adamw = adamw,

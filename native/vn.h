@@ -57,6 +57,23 @@ typedef struct {
   const int32_t *segments;   /* (B, T) or NULL */
 } vn_attn_args;
 
+/* one decoder layer for one new token (decodeLayer in backend.ts): weights (out, in) row-major,
+ * all seven of one storage kind (wkind: VN_HALF_NONE = f32, or bf16 / f16 bits) */
+typedef struct {
+  int64_t C, F, nh, nkv, hs, past;
+  float eps;
+  int wkind;
+  float *h;                 /* (C), updated in place */
+  const float *ln1, *ln2;   /* (C) input_layernorm, post_attention_layernorm */
+  const void *wq, *wk, *wv; /* (nh hs, C), (nkv hs, C), (nkv hs, C) */
+  const void *wo;           /* (C, nh hs) */
+  const void *wg, *wu, *wd; /* (F, C), (F, C), (C, F) */
+  const float *bq, *bk, *bv; /* q/k/v biases or NULL */
+  const float *cos, *sin;   /* (hs / 2): the RoPE rows of the token's position */
+  float *kc, *vc;           /* (capacity, nkv, hs): row past is written, rows [0, past] are read */
+  float *scratch;           /* C + 2 nh hs + F floats */
+} vn_decode_args;
+
 typedef struct {
   const char *isa;
   void (*gemm)(const vn_gemm_args *g);
@@ -91,6 +108,7 @@ typedef struct {
   void (*attention)(const vn_attn_args *a, float *out, float *lse);
   void (*attention_backward)(const vn_attn_args *a, const float *out, const float *lse, const float *gout,
                              float *gq, float *gk, float *gv);
+  void (*decode_layer)(const vn_decode_args *a);
   void (*cross_entropy)(const float *logits, const int32_t *targets, int64_t rows, int64_t V, int32_t ignore,
                         float *losses, float *lse);
   void (*cross_entropy_backward)(const float *logits, const int32_t *targets, const float *lse, int64_t rows,

@@ -110,6 +110,65 @@ export interface AttentionArgs {
   segments: I32 | null;
 }
 
+/** One Llama / Qwen2 decoder layer (HF LlamaDecoderLayer, pre-norm, SwiGLU, GQA, rotate-half
+ * RoPE, optional q/k/v biases) for a single new token (B = 1, T = 1) against a KV cache, in one
+ * call: the fused decode path (models/llm/llama.ts). In terms of the other kernels:
+ *   xn = rmsNorm(h, inputNorm);  q = xn Wq^T + bq;  k = xn Wk^T + bk;  v = xn Wv^T + bv
+ *   q, k = rope(q), rope(k) at the token's position (cos, sin);  kCache[past] = k;  vCache[past] = v
+ *   h += attention(q, kCache[0..past], vCache[0..past]) Wo^T   (every cached key visible, scale hs^-1/2)
+ *   xn = rmsNorm(h, postNorm);  h += (silu(xn Wg^T) * (xn Wu^T)) Wd^T
+ * Weights are (out, in) row-major like Linear's, all seven f32 (Float32Array) or all 16-bit
+ * storage of `wdtype` (Uint16Array, read as gemmHalf reads it). The cache buffers hold rows
+ * (capacity, nkv, hs) of which [0, past) are filled; row `past` is written, rows beyond it are
+ * neither read nor written. `scratch` holds decodeScratchSize(...) floats of working memory,
+ * allocated once by the caller; it must not overlap any other argument. */
+export interface DecodeLayerArgs {
+  /** hidden size, feed-forward width, query heads, key/value heads, head size */
+  C: number;
+  F: number;
+  nh: number;
+  nkv: number;
+  hs: number;
+  /** RMSNorm epsilon of both norms */
+  eps: number;
+  /** (C) hidden state of the token, updated in place */
+  h: F32;
+  /** (C) input_layernorm and post_attention_layernorm weights */
+  inputNorm: F32;
+  postNorm: F32;
+  wdtype: "f32" | "bf16" | "f16";
+  /** (nh hs, C), (nkv hs, C), (nkv hs, C), (C, nh hs) */
+  wq: F32 | U16;
+  wk: F32 | U16;
+  wv: F32 | U16;
+  wo: F32 | U16;
+  /** (F, C), (F, C), (C, F) */
+  wgate: F32 | U16;
+  wup: F32 | U16;
+  wdown: F32 | U16;
+  /** (nh hs), (nkv hs), (nkv hs) or null (Qwen2 has them, Llama not) */
+  bq: F32 | null;
+  bk: F32 | null;
+  bv: F32 | null;
+  /** (hs / 2) rows of the RoPE tables at the token's position */
+  cos: F32;
+  sin: F32;
+  /** (capacity, nkv, hs) key and value storage of this layer */
+  kCache: F32;
+  vCache: F32;
+  capacity: number;
+  /** cached positions (past < capacity): the new key and value go to row past, and the token
+   * attends over S = past + 1 keys */
+  past: number;
+  scratch: F32;
+}
+
+/** Floats of scratch decodeLayer needs: xn (C), q and the attention output (nh hs each), the
+ * SwiGLU activation (F). */
+export function decodeScratchSize(C: number, nh: number, hs: number, F: number): number {
+  return C + 2 * nh * hs + F;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -221,6 +280,8 @@ export interface Backend {
   attention(a: AttentionArgs, out: F32, lse: F32): void;
   /** Given out, lse and gOut (B, T, nh, hs): writes gq, gk, gv (shapes of q, k, v). */
   attentionBackward(a: AttentionArgs, out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32): void;
+  /** One decoder layer for one token against a KV cache (see DecodeLayerArgs). */
+  decodeLayer(a: DecodeLayerArgs): void;
   /** Cross-entropy of logits (rows, V) against targets (rows); targets == ignoreIndex are skipped.
    * losses[r] = lse_r - logit[r, t_r] (0 for ignored rows); lse saved (rows). */
   crossEntropy(

@@ -19,6 +19,7 @@ import {
   type Backend,
   BINARY_OPS,
   type BinaryOp,
+  type DecodeLayerArgs,
   type F32,
   type GemmArgs,
   type GemmHalfArgs,
@@ -117,6 +118,27 @@ interface AddonKernels {
     gq: F32,
     gk: F32,
     gv: F32,
+  ): void;
+  decodeLayer(
+    h: F32,
+    ln1: F32,
+    ln2: F32,
+    wq: F32 | U16,
+    wk: F32 | U16,
+    wv: F32 | U16,
+    wo: F32 | U16,
+    wg: F32 | U16,
+    wu: F32 | U16,
+    wd: F32 | U16,
+    bq: F32 | null,
+    bk: F32 | null,
+    bv: F32 | null,
+    cos: F32,
+    sin: F32,
+    kCache: F32,
+    vCache: F32,
+    scratch: F32,
+    p: P,
   ): void;
   crossEntropy(
     logits: F32,
@@ -297,6 +319,7 @@ function wrapKernels(k: AddonKernels, name: string): Backend {
   const gemmP = new Float64Array(17);
   const halfP = new Float64Array(11);
   const attnP = new Float64Array(8);
+  const decodeP = new Float64Array(9);
   const meta = new Float64Array(1 + 3 * MAX_RANK);
   const setAttn = (a: AttentionArgs): P => {
     attnP[0] = a.B;
@@ -415,6 +438,39 @@ function wrapKernels(k: AddonKernels, name: string): Backend {
     attention: (a, out, lse) => k.attention(a.q, a.k, a.v, a.keyPadding, a.segments, setAttn(a), out, lse),
     attentionBackward: (a, out, lse, gOut, gq, gk, gv) =>
       k.attentionBackward(a.q, a.k, a.v, a.keyPadding, a.segments, setAttn(a), out, lse, gOut, gq, gk, gv),
+    decodeLayer(a: DecodeLayerArgs): void {
+      const p = decodeP;
+      p[0] = a.C;
+      p[1] = a.F;
+      p[2] = a.nh;
+      p[3] = a.nkv;
+      p[4] = a.hs;
+      p[5] = a.past;
+      p[6] = a.capacity;
+      p[7] = a.eps;
+      p[8] = a.wdtype === "f32" ? 0 : a.wdtype === "bf16" ? 1 : a.wdtype === "f16" ? 2 : 3;
+      k.decodeLayer(
+        a.h,
+        a.inputNorm,
+        a.postNorm,
+        a.wq,
+        a.wk,
+        a.wv,
+        a.wo,
+        a.wgate,
+        a.wup,
+        a.wdown,
+        a.bq,
+        a.bk,
+        a.bv,
+        a.cos,
+        a.sin,
+        a.kCache,
+        a.vCache,
+        a.scratch,
+        p,
+      );
+    },
     crossEntropy: (logits, targets, rows, V, ignoreIndex, losses, lse) =>
       k.crossEntropy(logits, targets, rows, V, ignoreIndex, losses, lse),
     crossEntropyBackward: (logits, targets, lse, rows, V, ignoreIndex, scale, glogits) =>
