@@ -1,12 +1,14 @@
 // The VILA_* knobs, read once. Only this file reads process.env for the engine
 // (VILA_BACKEND = js | native, VILA_NUM_THREADS = native thread-pool size, VILA_DEBUG = 1 checks
-// every op's output for NaN/Inf). Runs in a browser too: there `process` is absent and the
+// every op's output for NaN/Inf, VILA_FUSED_DECODE = 0 runs single-token decode op by op instead of
+// one fused kernel per decoder layer). Runs in a browser too: there `process` is absent and the
 // defaults apply.
 
 export interface VilaEnv {
   backend: string | undefined;
   numThreads: number | undefined;
   debug: boolean;
+  fusedDecode: boolean;
 }
 
 function readEnv(): VilaEnv {
@@ -20,6 +22,7 @@ function readEnv(): VilaEnv {
     backend: e.VILA_BACKEND || undefined,
     numThreads: threads,
     debug: e.VILA_DEBUG === "1" || e.VILA_DEBUG === "true",
+    fusedDecode: !(e.VILA_FUSED_DECODE === "0" || e.VILA_FUSED_DECODE === "false"),
   };
 }
 

@@ -1,14 +1,23 @@
 // Llama-family decoder (Llama 1/2/3, Sheared-LLaMA, Vicuna, Qwen2) as Hugging Face's
 // modeling_llama.py / modeling_qwen2.py define it: RMSNorm (f32), RoPE (rotate-half, rope_theta,
 // linear rope_scaling), SwiGLU MLP, grouped-query attention, optional q/k/v bias (Qwen2), tied or
-// untied lm_head, and a KV cache. Parameter paths equal HF checkpoint keys.
+// untied lm_head, and a KV cache (kv_cache.ts). Parameter paths equal HF checkpoint keys.
+// Single-token decode against a batch-1 cache runs each layer as one fused backend call
+// (backend.decodeLayer: the same computation without a tensor per op); every other case, and
+// VILA_FUSED_DECODE=0, runs the layers op by op.
 
+import { type DecodeLayerArgs, decodeScratchSize } from "../../backend/backend.js";
+import { backend } from "../../backend/index.js";
+import { env } from "../../env.js";
 import { Embedding, Linear, Module, ModuleList, RMSNorm } from "../../nn/index.js";
 import { add, mul } from "../../tensor/ops/elementwise.js";
 import { applyRope, attention, type RopeCache, ropeCache, silu } from "../../tensor/ops/nn.js";
-import { concat, reshape, slice } from "../../tensor/ops/shape.js";
+import { reshape, slice } from "../../tensor/ops/shape.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
-import { Tensor } from "../../tensor/tensor.js";
+import { checkFinite, isGradEnabled, Tensor } from "../../tensor/tensor.js";
+import type { KVCache } from "./kv_cache.js";
+
+export { KVCache } from "./kv_cache.js";
 
 /** Hugging Face `config.json` keys of LlamaConfig / Qwen2Config (the ones that matter here). */
 export interface LlamaConfig {
@@ -74,33 +83,6 @@ export function resolveLlamaConfig(
 }
 
 type Resolved = ReturnType<typeof resolveLlamaConfig>;
-
-/** Keys and values of every layer for incremental decoding. k/v per layer: (B, S, nkv, hs). */
-export class KVCache {
-  readonly k: (Tensor | null)[];
-  readonly v: (Tensor | null)[];
-  /** (B, S) i32 1 = real / 0 = padding of the cached keys (batched generation with left padding);
-   * null while every cached key is real. Kept by the caller that adds padded rows (VilaForCausalLM). */
-  keyPadding: Tensor | null = null;
-  constructor(readonly numLayers: number) {
-    this.k = new Array(numLayers).fill(null);
-    this.v = new Array(numLayers).fill(null);
-  }
-  /** Number of cached positions. */
-  get length(): number {
-    return this.k[0] ? this.k[0].shape[1] : 0;
-  }
-  /** Append (B, T, nkv, hs) and return the full (B, S, nkv, hs). */
-  update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
-    const pk = this.k[layer];
-    const pv = this.v[layer];
-    const nk = pk ? concat([pk, k], 1) : k;
-    const nv = pv ? concat([pv, v], 1) : v;
-    this.k[layer] = nk;
-    this.v[layer] = nv;
-    return [nk, nv];
-  }
-}
 
 export interface DecoderInputs {
   /** (B, T, C) input embeddings (VILA splices images into these). */
@@ -204,13 +186,82 @@ class LlamaDecoderLayer extends Module {
     h = add(h, this.selfAttn.forward(this.inputLayernorm.forward(h), rope, pos, inp, layer));
     return add(h, this.mlp.forward(this.postAttentionLayernorm.forward(h)));
   }
+
+  /** This layer's weights as backend.decodeLayer takes them, or null when the layer must run op by
+   * op: a weight that needs a gradient, linear weights of mixed or non-float dtypes, a bias the
+   * kernel has no place for, or a forward replaced on the instance (LoRA adapters). */
+  decodeWeights(): DecodeWeights | null {
+    const a = this.selfAttn;
+    const m = this.mlp;
+    const grad = isGradEnabled();
+    const wdtype = a.qProj.weight.dtype;
+    if (wdtype === "i32") return null;
+    for (const l of [a.qProj, a.kProj, a.vProj, a.oProj, m.gateProj, m.upProj, m.downProj]) {
+      const w = l.weight;
+      if (l.forward !== Linear.prototype.forward || w.dtype !== wdtype || w.isMeta) return null;
+      if (l.bias && (l.bias.dtype !== "f32" || (grad && l.bias.requiresGrad))) return null;
+      if (grad && w.requiresGrad) return null;
+    }
+    if (a.oProj.bias || m.gateProj.bias || m.upProj.bias || m.downProj.bias) return null;
+    for (const n of [this.inputLayernorm, this.postAttentionLayernorm]) {
+      if (n.forward !== RMSNorm.prototype.forward || n.weight.dtype !== "f32") return null;
+      if (grad && n.weight.requiresGrad) return null;
+    }
+    type W = DecodeLayerArgs["wq"];
+    return {
+      inputNorm: this.inputLayernorm.weight.f32,
+      postNorm: this.postAttentionLayernorm.weight.f32,
+      wdtype,
+      wq: a.qProj.weight.data as W,
+      wk: a.kProj.weight.data as W,
+      wv: a.vProj.weight.data as W,
+      wo: a.oProj.weight.data as W,
+      wgate: m.gateProj.weight.data as W,
+      wup: m.upProj.weight.data as W,
+      wdown: m.downProj.weight.data as W,
+      bq: a.qProj.bias?.f32 ?? null,
+      bk: a.kProj.bias?.f32 ?? null,
+      bv: a.vProj.bias?.f32 ?? null,
+    };
+  }
+}
+
+/** The weights of one decoder layer in the fused decode kernel's terms. */
+type DecodeWeights = Pick<
+  DecodeLayerArgs,
+  | "inputNorm"
+  | "postNorm"
+  | "wdtype"
+  | "wq"
+  | "wk"
+  | "wv"
+  | "wo"
+  | "wgate"
+  | "wup"
+  | "wdown"
+  | "bq"
+  | "bk"
+  | "bv"
+>;
+
+/** Whether a (B, S) key-padding mask is absent or all ones (every key real). */
+function allReal(keyPadding: Tensor | undefined): boolean {
+  if (!keyPadding) return true;
+  for (const x of keyPadding.i32) if (x !== 1) return false;
+  return true;
 }
 
 export class LlamaModel extends Module {
   embedTokens: Embedding;
   layers: ModuleList<LlamaDecoderLayer>;
   norm: RMSNorm;
+  /** Run single-token decode (B = 1, T = 1 against a batch-1 cache, no masks, no gradient) as one
+   * backend.decodeLayer call per layer. Same logits as op by op, within float rounding. Default
+   * on; VILA_FUSED_DECODE=0 turns it off for every model, or set this to false for one. */
+  fusedDecode = env.fusedDecode;
   private rope: RopeCache | null = null;
+  /** working memory of the fused decode kernel, allocated once */
+  private decodeScratch: Float32Array | null = null;
   constructor(
     readonly config: Resolved,
     gen: Generator,
@@ -256,11 +307,80 @@ export class LlamaModel extends Module {
     let maxPos = 0;
     for (const x of pos.i32) maxPos = Math.max(maxPos, x + 1);
     const rope = this.ropeFor(maxPos);
-    let h = inp.inputsEmbeds;
+    const x = inp.inputsEmbeds;
+    if (
+      this.fusedDecode &&
+      B === 1 &&
+      T === 1 &&
+      inp.cache &&
+      !inp.segments &&
+      allReal(inp.keyPadding) &&
+      !(isGradEnabled() && x.requiresGrad)
+    ) {
+      const h = this.decodeFused(x, pos.i32[0], rope, inp.cache);
+      if (h) return this.norm.forward(h);
+    }
+    let h = x;
     this.layers.items.forEach((layer, i) => {
       h = layer.forward(h, rope, pos, inp, i);
     });
     return this.norm.forward(h);
+  }
+
+  /** The decoder layers for one token x (1, 1, C) at `position`, one backend.decodeLayer call each,
+   * the new keys and values written into the cache's storage; null (nothing done) when a layer or
+   * the cache cannot take the fused path. -> (1, 1, C) before the final norm. */
+  private decodeFused(x: Tensor, position: number, rope: RopeCache, cache: KVCache): Tensor | null {
+    const c = this.config;
+    const C = c.hidden_size;
+    const F = c.intermediate_size;
+    const nh = c.num_attention_heads;
+    const nkv = c.num_key_value_heads;
+    const hs = c.head_dim;
+    const weights: DecodeWeights[] = [];
+    for (const layer of this.layers.items) {
+      const w = layer.decodeWeights();
+      if (!w) return null;
+      weights.push(w);
+    }
+    if (!(position >= 0)) return null; // the op-by-op rope names the bad position
+    const past = cache.length;
+    const stores = [];
+    for (let i = 0; i < weights.length; i++) {
+      const st = cache.reserve(i, past + 1, nkv, hs);
+      if (!st) return null;
+      stores.push(st);
+    }
+    const need = decodeScratchSize(C, nh, hs, F);
+    if (!this.decodeScratch || this.decodeScratch.length < need) this.decodeScratch = new Float32Array(need);
+    const half = hs / 2;
+    const cos = rope.cos.f32.subarray(position * half, (position + 1) * half);
+    const sin = rope.sin.f32.subarray(position * half, (position + 1) * half);
+    const h = new Float32Array(x.f32); // (C), updated layer by layer
+    const be = backend();
+    for (let i = 0; i < weights.length; i++) {
+      const st = stores[i];
+      be.decodeLayer({
+        C,
+        F,
+        nh,
+        nkv,
+        hs,
+        eps: c.rms_norm_eps,
+        h,
+        ...weights[i],
+        cos,
+        sin,
+        kCache: st.k,
+        vCache: st.v,
+        capacity: st.capacity,
+        past,
+        scratch: this.decodeScratch,
+      });
+      if (env.debug) checkFinite(new Tensor(h, [C]), `decodeLayer (layer ${i})`);
+    }
+    cache.advance(1);
+    return new Tensor(h, [1, 1, C]);
   }
 }
 
