@@ -172,7 +172,9 @@ export async function* generate(
 
   const B = prompts.length;
   const V = model.config.llm.vocab_size;
-  const cache = new KVCache(model.llm.config.num_hidden_layers);
+  const cache = new KVCache(model.llm.config.num_hidden_layers, {
+    maxPositions: model.llm.config.max_position_embeddings,
+  });
   const t0 = performance.now();
   const { ids, mask } = leftPad(prompts, padId);
   let logits = noGrad(

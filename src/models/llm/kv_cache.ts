@@ -34,16 +34,22 @@ export class KVCache {
   keyPadding: Tensor | null = null;
   private readonly layers: LayerCache[];
   private readonly initialCapacity: number;
+  private readonly maxPositions: number;
 
-  /** `capacity`: positions each layer's batch-1 storage starts with (it doubles when full). */
+  /** `capacity`: positions each layer's batch-1 storage starts with (it doubles when full);
+   * `maxPositions`: the model's context length, which growth does not go past (a doubling would
+   * otherwise reserve up to twice the rows a full context needs). */
   constructor(
     readonly numLayers: number,
-    opts: { capacity?: number } = {},
+    opts: { capacity?: number; maxPositions?: number } = {},
   ) {
     const cap = opts.capacity ?? INITIAL_CAPACITY;
     if (!Number.isInteger(cap) || cap < 1)
       throw new Error(`KVCache: capacity must be a positive integer, got ${opts.capacity}`);
+    const max = opts.maxPositions ?? Number.POSITIVE_INFINITY;
+    if (!(max >= 1)) throw new Error(`KVCache: maxPositions must be >= 1, got ${opts.maxPositions}`);
     this.initialCapacity = cap;
+    this.maxPositions = max;
     this.layers = Array.from({ length: numLayers }, () => ({
       k: null,
       v: null,
@@ -140,6 +146,7 @@ export class KVCache {
     if (L.k && rows <= L.capacity) return;
     let cap = L.k ? L.capacity : this.initialCapacity;
     while (cap < rows) cap *= 2;
+    cap = Math.max(rows, Math.min(cap, this.maxPositions));
     const row = heads * hs;
     const k = new Float32Array(cap * row);
     const v = new Float32Array(cap * row);

@@ -44,6 +44,19 @@ test("batch-1 storage grows by doubling across the capacity boundary; views stay
   for (const [t, w] of handed) assert.deepEqual([...t.f32], w, "a view changed after later updates");
 });
 
+test("growth stops at maxPositions (the context length), and goes past it only when asked to", () => {
+  const cache = new KVCache(1, { capacity: 4, maxPositions: 6 });
+  const caps: number[] = [];
+  for (const T of [3, 2, 1, 1]) {
+    cache.update(0, rows(1, T, T), rows(1, T, T));
+    caps.push(cache.capacity(0));
+  }
+  // 3 fit 4; 5 -> 6 (not 8); 6 fit 6; 7 -> exactly 7 (a caller past the context gets what it asks)
+  assert.deepEqual(caps, [4, 6, 6, 7]);
+  assert.equal(cache.length, 7);
+  assert.throws(() => new KVCache(1, { maxPositions: 0 }), /maxPositions/);
+});
+
 test("reserve / advance: a kernel's rows join the cache; growth copies the filled rows", () => {
   const cache = new KVCache(1, { capacity: 2 });
   const before = cache.update(0, rows(1, 2, 1), rows(1, 2, 2))[0].f32.slice();
