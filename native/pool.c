@@ -39,6 +39,10 @@ static _Atomic int g_pending;
 static _Atomic unsigned g_gen;
 static _Atomic int g_sleepers;
 static atomic_flag g_busy = ATOMIC_FLAG_INIT;
+/* the generation current when each worker was created: a worker that read g_gen only once it ran
+ * would miss a job published between pthread_create and its first instruction, and the caller
+ * would wait for it forever */
+static unsigned g_start_gen[VN_MAX_THREADS];
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -79,7 +83,7 @@ static void run_tasks(void) {
 
 static void *worker_main(void *arg) {
   int id = (int)(intptr_t)arg;
-  unsigned seen = atomic_load(&g_gen);
+  unsigned seen = g_start_gen[id]; /* written before pthread_create, which orders it before us */
   for (;;) {
     unsigned g;
     int64_t spin_until = now_ns() + SPIN_NS;
@@ -111,6 +115,7 @@ void vn_pool_set_threads(int n) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    g_start_gen[g_created] = atomic_load(&g_gen);
     if (pthread_create(&t, &attr, worker_main, (void *)(intptr_t)g_created) != 0) {
       pthread_attr_destroy(&attr);
       break;

@@ -3,9 +3,11 @@
 // element is summed in the same order whatever the split; decode-shaped gemm / gemmHalf too),
 // that subarray views are honoured, the huge-page allocator (size, zeroed, usable, on 2 MB pages
 // where THP allows it, unmapped once collected) and the bandwidth probe (its sum against a float64
-// sum in JS).
+// sum in JS), and that workers created by a resize join the very next job (a child process, so a
+// hang is a failed test rather than a stuck suite).
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";
@@ -160,6 +162,36 @@ test("thread pool: 1 and 2 threads give bit-identical gemm and attention", { ski
   } finally {
     setNativeThreads(before);
   }
+});
+
+test("thread pool: a worker created by a resize takes part in the job published right after it", {
+  skip,
+}, () => {
+  // A new worker once read the job counter only when it first ran, so a job published between
+  // pthread_create and that moment was never picked up and the caller waited forever: growing the
+  // pool one thread at a time with a parallel product after each resize hung on almost every run.
+  const native = new URL("../../src/backend/native/index.js", import.meta.url).href;
+  const matmul = new URL("../../src/tensor/ops/matmul.js", import.meta.url).href;
+  const tensor = new URL("../../src/tensor/tensor.js", import.meta.url).href;
+  const code = `
+    import { setNativeThreads } from ${JSON.stringify(native)};
+    import { matmul } from ${JSON.stringify(matmul)};
+    import { Tensor } from ${JSON.stringify(tensor)};
+    const a = new Tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+    for (let k = 2; k <= 32; k++) {
+      setNativeThreads(k);
+      const c = matmul(a, a);
+      if (c.f32[0] !== 256 || c.f32[256 * 256 - 1] !== 256) throw new Error("wrong product at " + k + " threads");
+    }
+    console.log("done");`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, VILA_BACKEND: "native" },
+  });
+  assert.equal(r.signal, null, `the child hung (killed by ${r.signal}): a new worker missed a job`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "done");
 });
 
 test("typed-array views: byte offsets are honoured and nothing outside the view is touched", { skip }, () => {
