@@ -260,6 +260,7 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     lr: number;
     seed: number;
     eval_size: number;
+    caption_drop?: string;
   };
   const losses: number[] = [];
   const r = await pretrainVisionTower({
@@ -272,6 +273,7 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     lr: c.lr,
     seed: c.seed,
     evalSize: c.eval_size,
+    captionDrop: c.caption_drop || undefined,
     logEvery: Math.max(1, Math.round(c.steps / 10)),
     onLog: (e) =>
       ctx.log(

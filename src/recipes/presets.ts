@@ -4,9 +4,9 @@
 // trainer's config (src/train/config.ts, VILA's `llava/train/args.py` names); the recipe adds the
 // model, tokenizer, data paths and output folder. Three presets:
 //   world-smoke  seconds; for the test suite (nothing is learned)
-//   world-tiny   the main job: world, every stage and evaluation in ~11 minutes on 2 cores (the aim,
-//                every visual benchmark above its trivial baselines after SFT, is not reached yet:
-//                stage 1 reads the image, the SFT model answers from the question; see README)
+//   world-tiny   the main job: world, every stage and evaluation in ~13 minutes on 2 cores (the aim,
+//                every visual benchmark above its trivial baselines after SFT, is reached by 3 of 5:
+//                VQA and multi-image answers still come from the question; see README)
 //   world-small  about an hour: a bigger world and longer schedules, where in-context learning and
 //                the paper's effects can start to appear (world-calibration.md)
 
@@ -64,7 +64,15 @@ export interface RecipePreset {
   /** the small text tower the vision tower is trained against (SigLIP) */
   text_tower: TextTowerDims;
   base_llm: TrainFragment & { datasets: WorldDataset[] };
-  vision_tower: { steps: number; batch: number; lr: number; seed: number; eval_size: number };
+  vision_tower: {
+    steps: number;
+    batch: number;
+    lr: number;
+    seed: number;
+    eval_size: number;
+    /** a regular expression whose matches the text tower never sees ("" = none) */
+    caption_drop: string;
+  };
   align: TrainFragment & { datasets: WorldDataset[] };
   pretrain: TrainFragment & { datasets: WorldDataset[] };
   sft: TrainFragment & { datasets: WorldDataset[] };
@@ -135,6 +143,10 @@ const TEXT_TOWER: TextTowerDims = {
   projection_size: 96,
 };
 
+/** The world's background phrase (" on a fading night background"), hidden from world-tiny's
+ * SigLIP text tower (vision_tower.caption_drop). */
+const BACKGROUND_PHRASE = " on an? ([a-z]+ )?[a-z]+ background";
+
 /** Shared by every preset's training stages (VILA: AdamW, cosine, warmup 0.03, no weight decay). */
 const COMMON = {
   lr_scheduler_type: "cosine",
@@ -174,7 +186,19 @@ const WORLD_TINY: RecipePreset = {
     logging_steps: 20,
     datasets: [CORPUS],
   },
-  vision_tower: { steps: 300, batch: 32, lr: 2e-3, seed: 0, eval_size: 128 },
+  // 900 steps, and the text tower never sees the background phrase: background alone tells most
+  // images of a 32-image batch apart, so with it the contrastive loss is met by a tower that sees
+  // little else; without it the captions differ in their objects and signs. Measured (one seed):
+  // stage 1 then reads colour words (1.74 nats with the image vs 3.59 grey; 2.31 vs 2.37 before) and
+  // after SFT 3 of 5 visual benchmarks are clearly above both baselines (0 of 5 before)
+  vision_tower: {
+    steps: 900,
+    batch: 32,
+    lr: 2e-3,
+    seed: 0,
+    eval_size: 128,
+    caption_drop: BACKGROUND_PHRASE,
+  },
   align: {
     ...COMMON,
     tune_vision_tower: false,
@@ -205,7 +229,9 @@ const WORLD_TINY: RecipePreset = {
     per_device_train_batch_size: 32,
     model_max_length: 192,
     packing: true,
-    max_steps: 450,
+    // 700: the colour words are still being learned at 450 (single-object captions show a ~250-step
+    // plateau before the model finds the object's token among the image's 16)
+    max_steps: 700,
     logging_steps: 50,
     // pairs only at this scale: every caption token depends on the image, where MMC4 documents are
     // mostly text (measured: the image-vs-mean-image loss gap doubled); world-small mixes them
@@ -277,7 +303,7 @@ const WORLD_SMOKE: RecipePreset = {
     projection_size: 16,
   },
   base_llm: { ...WORLD_TINY.base_llm, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1 },
-  vision_tower: { steps: 2, batch: 8, lr: 2e-3, seed: 0, eval_size: 8 },
+  vision_tower: { steps: 2, batch: 8, lr: 2e-3, seed: 0, eval_size: 8, caption_drop: "" },
   align: { ...WORLD_TINY.align, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1 },
   pretrain: { ...WORLD_TINY.pretrain, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
   sft: { ...WORLD_TINY.sft, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
@@ -306,7 +332,7 @@ const WORLD_SMALL: RecipePreset = {
     max_steps: 1500,
     logging_steps: 50,
   },
-  vision_tower: { steps: 1500, batch: 64, lr: 2e-3, seed: 0, eval_size: 256 },
+  vision_tower: { steps: 1500, batch: 64, lr: 2e-3, seed: 0, eval_size: 256, caption_drop: "" },
   align: { ...WORLD_TINY.align, max_steps: 150 },
   pretrain: {
     ...WORLD_TINY.pretrain,

@@ -197,6 +197,16 @@ export function checkPreset(p: RecipePreset): void {
       throw new ConfigError(
         `${where}: vision_tower.${k} must be a positive integer, got ${p.vision_tower[k]}`,
       );
+  const drop = p.vision_tower.caption_drop;
+  if (typeof drop !== "string")
+    throw new ConfigError(`${where}: vision_tower.caption_drop must be a string, got ${JSON.stringify(drop)}`);
+  try {
+    new RegExp(drop, "g");
+  } catch (e) {
+    throw new ConfigError(
+      `${where}: vision_tower.caption_drop is not a regular expression: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** The stage list of a (resolved) preset. */

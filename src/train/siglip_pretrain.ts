@@ -130,6 +130,10 @@ export interface SiglipPretrainOptions {
   logEvery?: number;
   /** Use at most this many pairs (default all). */
   maxPairs?: number;
+  /** Every match of this regular expression (flags "g") is removed from the captions before the
+   * text tower sees them (and from the retrieval captions), e.g. a phrase that alone tells most
+   * images of a batch apart. */
+  captionDrop?: string;
   onLog?: (entry: SiglipLogEntry) => void;
 }
 
@@ -213,6 +217,12 @@ async function loadPairs(opts: SiglipPretrainOptions): Promise<PairData> {
       mediaDir: opts.worldDir,
     }));
   const n = Math.min(ds.length, opts.maxPairs ?? ds.length);
+  let drop: RegExp | null = null;
+  try {
+    if (opts.captionDrop) drop = new RegExp(opts.captionDrop, "g");
+  } catch (e) {
+    throw new Error(`pretrainVisionTower: captionDrop is not a regular expression: ${(e as Error).message}`);
+  }
   const captions: string[] = new Array(n);
   const images: RgbImage[] = new Array(n);
   const chunk = 64;
@@ -230,7 +240,7 @@ async function loadPairs(opts: SiglipPretrainOptions): Promise<PairData> {
           rec.image.kind === "path" ? rec.image.path : rec.image.data,
           `${where} (${rec.image.kind === "path" ? rec.image.path : rec.image.name})`,
         );
-        captions[i] = rec.caption;
+        captions[i] = drop ? rec.caption.replace(drop, "") : rec.caption;
       }),
     );
   }

@@ -234,6 +234,12 @@ describe("bad input fails before any work", () => {
     ["an unknown benchmark", "world-smoke", ["eval.benchmarks=[vqa, vqa2]"], /unknown benchmark "vqa2"/],
     ["a recipe-owned key", "world-smoke", ["sft.init_from=/tmp"], /"init_from" is set by the recipe/],
     ["an invalid trainer value", "world-smoke", ["sft.learning_rate=-1"], /sft.learning_rate/],
+    [
+      "a tower caption filter that is not a regular expression",
+      "world-smoke",
+      ["vision_tower.caption_drop=(background"],
+      /vision_tower.caption_drop is not a regular expression/,
+    ],
   ];
   for (const [what, name, overrides, re] of cases) {
     it(what, async () => {

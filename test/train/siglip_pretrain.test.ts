@@ -92,6 +92,21 @@ test("pre-training is a function of the seed", async () => {
   assert.notDeepEqual(a.metrics.losses, c.metrics.losses);
 });
 
+test("captionDrop removes its matches from every caption before the text tower sees them", async () => {
+  const opts = { ...base(), steps: 1 };
+  const plain = await pretrainVisionTower(opts);
+  assert.ok(plain.model.vocab.words.includes("background"));
+  const dropped = await pretrainVisionTower({ ...opts, captionDrop: " on an? ([a-z]+ )?[a-z]+ background" });
+  assert.ok(!dropped.model.vocab.words.includes("background"));
+  // only the phrase goes: every other word of the captions is still in the vocabulary
+  const gone = plain.model.vocab.words.filter((w) => !dropped.model.vocab.words.includes(w));
+  assert.ok(gone.includes("background") && !gone.includes("a"), `dropped: ${gone.join(" ")}`);
+  await assert.rejects(
+    pretrainVisionTower({ ...opts, captionDrop: "(" }),
+    /captionDrop is not a regular expression/,
+  );
+});
+
 test("bad options are refused with a clear message", async () => {
   const { worldDir: _, ...noSource } = base();
   await assert.rejects(pretrainVisionTower(noSource), /exactly one of worldDir and pairs/);
