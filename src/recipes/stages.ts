@@ -199,7 +199,9 @@ export function checkPreset(p: RecipePreset): void {
       );
   const drop = p.vision_tower.caption_drop;
   if (typeof drop !== "string")
-    throw new ConfigError(`${where}: vision_tower.caption_drop must be a string, got ${JSON.stringify(drop)}`);
+    throw new ConfigError(
+      `${where}: vision_tower.caption_drop must be a string, got ${JSON.stringify(drop)}`,
+    );
   try {
     new RegExp(drop, "g");
   } catch (e) {
