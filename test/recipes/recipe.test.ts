@@ -66,22 +66,28 @@ describe("world-smoke recipe", () => {
     assert.equal(model.config.vision.hidden_size, p.vision.hidden_size);
     assert.equal(model.config.projector.mm_projector_type, "mlp_downsample");
     // stage 0 starts from the pre-trained tower and keeps it frozen, so align's tower equals the
-    // vision_tower stage's weights; stages 1 and 2 tune it (the preset), so the final one differs
+    // vision_tower stage's weights; stage 1 tunes it and SFT keeps it frozen (the preset), so the
+    // final tower is stage 1's and differs from align's
     const tower = first.stages.find((s) => s.stage.name === "vision_tower");
     const align = first.stages.find((s) => s.stage.name === "align");
-    assert.ok(tower?.record && align?.record);
+    const pretrain = first.stages.find((s) => s.stage.name === "pretrain");
+    assert.ok(tower?.record && align?.record && pretrain?.record);
     const pre = openSafetensors(path.join(tower.dir, tower.record.outputs.tower, "model.safetensors"));
     const alignModel = loadVila(path.join(align.dir, align.record.outputs.checkpoint)).model;
     const a = alignModel.visionTower.stateDict();
     for (const k of Object.keys(a)) assert.deepEqual(a[k].f32, pre.get(k).f32, k);
     assert.ok(
-      RECIPES["world-smoke"].pretrain.tune_vision_tower && RECIPES["world-smoke"].sft.tune_vision_tower,
+      RECIPES["world-smoke"].pretrain.tune_vision_tower && !RECIPES["world-smoke"].sft.tune_vision_tower,
     );
+    const stage1 = loadVila(path.join(pretrain.dir, pretrain.record.outputs.checkpoint)).model;
+    const p1 = stage1.visionTower.stateDict();
     const b = model.visionTower.stateDict();
     assert.ok(
-      Object.keys(a).some((k) => a[k].f32.some((x, i) => x !== b[k].f32[i])),
-      "the tuned tower changed",
+      Object.keys(a).some((k) => a[k].f32.some((x, i) => x !== p1[k].f32[i])),
+      "stage 1 changed the tower",
     );
+    for (const k of Object.keys(p1))
+      assert.deepEqual(b[k].f32, p1[k].f32, `SFT changed the frozen tower: ${k}`);
   });
 
   it("writes the report with the eval table and baselines", () => {
