@@ -27,7 +27,6 @@ def load_st(path):
 Wl, Wv, Wp = (load_st(f"{ck}/{p}/model.safetensors") for p in ("llm", "vision_tower", "mm_projector"))
 cl = json.load(open(f"{ck}/llm/config.json")); cv = json.load(open(f"{ck}/vision_tower/config.json"))
 top = json.load(open(f"{ck}/config.json")); sel = top.get("mm_vision_select_layer", -2)
-print("select layer", sel, "keys", list(Wp)[:6])
 D = json.load(open(data))
 pix = torch.stack([torch.from_numpy((np.asarray(Image.open(os.path.join(media, d["image"])).convert("RGB"), dtype=np.float32) / 255 - 0.5) / 0.5).permute(2, 0, 1) for d in D])
 def batch_loss(idx):

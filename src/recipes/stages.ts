@@ -11,6 +11,7 @@ import path from "node:path";
 import { parseDocument } from "yaml";
 import { CONV_TEMPLATES } from "../tokenizer/templates.js";
 import { ConfigError, TrainConfigSchema } from "../train/config.js";
+import { captionDropRegExp } from "../train/siglip_pretrain.js";
 import { BENCH_NAMES } from "../world/layout.js";
 import { PRESETS as WORLD_PRESETS } from "../world/presets.js";
 import { RECIPES, type RecipePreset, type TrainFragment } from "./presets.js";
@@ -203,11 +204,9 @@ export function checkPreset(p: RecipePreset): void {
       `${where}: vision_tower.caption_drop must be a string, got ${JSON.stringify(drop)}`,
     );
   try {
-    new RegExp(drop, "g");
+    captionDropRegExp(drop);
   } catch (e) {
-    throw new ConfigError(
-      `${where}: vision_tower.caption_drop is not a regular expression: ${(e as Error).message}`,
-    );
+    throw new ConfigError(`${where}: vision_tower.caption_drop ${(e as Error).message}`);
   }
 }
 

@@ -205,6 +205,17 @@ interface PairData {
   images: RgbImage[];
 }
 
+/** The captionDrop option as a global RegExp (null for none or ""); throws "is not a regular
+ * expression: ..." for a bad one. */
+export function captionDropRegExp(source: string | undefined): RegExp | null {
+  if (!source) return null;
+  try {
+    return new RegExp(source, "g");
+  } catch (e) {
+    throw new Error(`is not a regular expression: ${(e as Error).message}`);
+  }
+}
+
 async function loadPairs(opts: SiglipPretrainOptions): Promise<PairData> {
   if (!opts.pairs === !opts.worldDir)
     throw new Error("pretrainVisionTower: give exactly one of worldDir and pairs");
@@ -219,9 +230,9 @@ async function loadPairs(opts: SiglipPretrainOptions): Promise<PairData> {
   const n = Math.min(ds.length, opts.maxPairs ?? ds.length);
   let drop: RegExp | null = null;
   try {
-    if (opts.captionDrop) drop = new RegExp(opts.captionDrop, "g");
+    drop = captionDropRegExp(opts.captionDrop);
   } catch (e) {
-    throw new Error(`pretrainVisionTower: captionDrop is not a regular expression: ${(e as Error).message}`);
+    throw new Error(`pretrainVisionTower: captionDrop ${(e as Error).message}`);
   }
   const captions: string[] = new Array(n);
   const images: RgbImage[] = new Array(n);
