@@ -213,7 +213,8 @@ export function checkPreset(p: RecipePreset): void {
 /** The stage list of a (resolved) preset. */
 export function buildStages(p: RecipePreset): Stage[] {
   const stages: Stage[] = [
-    { name: "world", kind: "world", config: { ...p.world }, inputs: [] },
+    // the world preset's contents, not only its name, so a changed preset regenerates the world
+    { name: "world", kind: "world", config: { ...p.world, spec: WORLD_PRESETS[p.world.preset] }, inputs: [] },
     {
       name: "tokenizer",
       kind: "tokenizer",

@@ -16,6 +16,7 @@ import { RECIPES } from "../../src/recipes/presets.js";
 import { type RecipeResult, runRecipe } from "../../src/recipes/run.js";
 import { applyRecipeOverrides, buildStages, resolveRecipe } from "../../src/recipes/stages.js";
 import { ConfigError } from "../../src/train/config.js";
+import { PRESETS as WORLD_PRESETS } from "../../src/world/presets.js";
 
 const ORDER = ["world", "tokenizer", "base_llm", "vision_tower", "align", "pretrain", "sft", "eval_sft"];
 
@@ -175,6 +176,20 @@ describe("recipe stages and cache keys", () => {
     assert.equal(h, createHash("sha256").update(text).digest("hex").slice(0, 12));
     assert.notEqual(stageHash(tok, { world: "abd" }), h);
     assert.notEqual(stageHash(world, {}), stageHash({ ...world, config: { ...world.config, seed: 1 } }, {}));
+  });
+
+  it("keys the world stage by the world preset's contents, not only its name", () => {
+    const before = stageHash(buildStages(RECIPES["world-tiny"])[0], {});
+    const pairs = WORLD_PRESETS.tiny.pairs;
+    WORLD_PRESETS.tiny.pairs = { ...pairs, objects: pairs.objects + 1 };
+    try {
+      const changed = buildStages(RECIPES["world-tiny"])[0];
+      assert.deepEqual(changed.config.spec, WORLD_PRESETS.tiny);
+      assert.notEqual(stageHash(changed, {}), before);
+    } finally {
+      WORLD_PRESETS.tiny.pairs = pairs;
+    }
+    assert.equal(stageHash(buildStages(RECIPES["world-tiny"])[0], {}), before);
   });
 
   it("evaluates after the stages the preset names", () => {
