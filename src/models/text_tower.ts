@@ -86,6 +86,7 @@ class SiglipTextTransformer extends Module {
           layer_norm_eps: eps,
           hidden_act: c.hidden_act ?? "gelu_pytorch_tanh",
           initializer_range: c.initializer_range,
+          init: "siglip",
         },
         gen,
       ),

@@ -141,3 +141,55 @@ test("pair model gradients match finite differences through both towers", () => 
     /3 images but 1 texts/,
   );
 });
+
+test("a from-scratch SigLIP tower is initialised as HF SigLIP's _init_weights", () => {
+  // HF: patch conv lecun normal (std 1/sqrt(fan_in)), position embedding std 1/sqrt(width),
+  // attention and MLP weights xavier (std sqrt(2 / (fan_in + fan_out))), their biases zero
+  const C = 96;
+  const I = 384;
+  const vision: SiglipVisionConfig = {
+    hidden_size: C,
+    intermediate_size: I,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    image_size: 64,
+    patch_size: 8,
+  };
+  const text: SiglipTextConfig = {
+    vocab_size: 50,
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    max_position_embeddings: 8,
+    projection_size: C,
+  };
+  const m = new SiglipPairModel(vision, text, new Generator(0));
+  const params = new Map(m.namedParameters());
+  const std = (name: string) => {
+    const t = params.get(name);
+    assert.ok(t, `no parameter ${name} (have ${[...params.keys()].slice(0, 6).join(", ")} ...)`);
+    const x = t.f32;
+    let s = 0;
+    let s2 = 0;
+    for (const v of x) {
+      s += v;
+      s2 += v * v;
+    }
+    const mean = s / x.length;
+    return Math.sqrt(s2 / x.length - mean * mean);
+  };
+  const near = (name: string, want: number) => {
+    const got = std(name);
+    assert.ok(Math.abs(got / want - 1) < 0.06, `${name}: std ${got.toFixed(4)}, HF ${want.toFixed(4)}`);
+  };
+  const v = "vision_model.";
+  near(`${v}embeddings.patch_embedding.weight`, 1 / Math.sqrt(3 * 8 * 8));
+  near(`${v}embeddings.position_embedding.weight`, 1 / Math.sqrt(C));
+  for (const p of ["q_proj", "k_proj", "v_proj", "out_proj"])
+    near(`${v}encoder.layers.1.self_attn.${p}.weight`, Math.sqrt(2 / (C + C)));
+  near(`${v}encoder.layers.0.mlp.fc1.weight`, Math.sqrt(2 / (C + I)));
+  near(`${v}encoder.layers.0.mlp.fc2.weight`, Math.sqrt(2 / (C + I)));
+  assert.equal(std(`${v}encoder.layers.0.mlp.fc1.bias`), 0);
+  assert.equal(std(`${v}encoder.layers.0.self_attn.q_proj.bias`), 0);
+});

@@ -38,6 +38,14 @@ export interface VitDims {
   layer_norm_eps: number;
   hidden_act: VitAct;
   initializer_range?: number;
+  /** "siglip": HF SigLIP's `_init_weights` (attention and MLP weights with xavier variance, here
+   * normal; biases zero) instead of normal(initializer_range) or, without it, PyTorch's default */
+  init?: "siglip";
+}
+
+/** Standard deviation of xavier (Glorot) initialisation. */
+function xavierStd(fanIn: number, fanOut: number): number {
+  return Math.sqrt(2 / (fanIn + fanOut));
 }
 
 export function activation(act: VitAct, x: Tensor): Tensor {
@@ -58,7 +66,7 @@ class VitAttention extends Module {
   ) {
     super();
     const C = d.hidden_size;
-    const o = { gen, std: d.initializer_range };
+    const o = { gen, std: d.init === "siglip" ? xavierStd(C, C) : d.initializer_range };
     this.kProj = this.module("k_proj", new Linear(C, C, o));
     this.vProj = this.module("v_proj", new Linear(C, C, o));
     this.qProj = this.module("q_proj", new Linear(C, C, o));
@@ -84,7 +92,10 @@ class VitMLP extends Module {
     gen: Generator,
   ) {
     super();
-    const o = { gen, std: d.initializer_range };
+    const o = {
+      gen,
+      std: d.init === "siglip" ? xavierStd(d.hidden_size, d.intermediate_size) : d.initializer_range,
+    };
     this.fc1 = this.module("fc1", new Linear(d.hidden_size, d.intermediate_size, o));
     this.fc2 = this.module("fc2", new Linear(d.intermediate_size, d.hidden_size, o));
   }
