@@ -37,20 +37,22 @@ export function logSigmoid(x: Tensor): Tensor {
   return sub(minimum(x, 0), log(add(exp(neg(abs(x))), 1)));
 }
 
-/** z (B, B): +1 on the diagonal (matching pairs), -1 elsewhere. */
-function pairLabels(B: number): Tensor {
-  const z = new Float32Array(B * B).fill(-1);
-  for (let i = 0; i < B; i++) z[i * B + i] = 1;
-  return new Tensor(z, [B, B]);
+/** z (B, M): +1 at (i, i) for i < B (matching pairs), -1 elsewhere. */
+function pairLabels(B: number, M: number): Tensor {
+  const z = new Float32Array(B * M).fill(-1);
+  for (let i = 0; i < B; i++) z[i * M + i] = 1;
+  return new Tensor(z, [B, M]);
 }
 
 /**
  * SigLIP's sigmoid loss on normalised embeddings.
  * @param x image embeddings (B, D), L2-normalised
- * @param y text embeddings (B, D), L2-normalised; row i pairs with x row i
+ * @param y text embeddings (M, D), M >= B, L2-normalised; row i < B pairs with x row i, rows from B
+ *   on are extra negatives for every image (hard negatives; the sum over j then runs to M, still
+ *   divided by B)
  * @param logitScale t' (1,), t = exp(t')
  * @param logitBias b (1,)
- * @returns the scalar loss and the logits (B_img, B_txt) = t x y^T + b
+ * @returns the scalar loss and the logits (B, M) = t x y^T + b
  * @example const { loss } = sigmoidLoss(l2Normalize(img), l2Normalize(txt), scale, bias);
  */
 export function sigmoidLoss(
@@ -59,24 +61,24 @@ export function sigmoidLoss(
   logitScale: Tensor,
   logitBias: Tensor,
 ): { loss: Tensor; logits: Tensor } {
-  if (x.ndim !== 2 || y.ndim !== 2 || x.shape[0] !== y.shape[0] || x.shape[1] !== y.shape[1])
+  if (x.ndim !== 2 || y.ndim !== 2 || x.shape[0] > y.shape[0] || x.shape[1] !== y.shape[1])
     throw new Error(
-      `sigmoidLoss: image embeddings [${x.shape}] and text embeddings [${y.shape}] must both be (B, D)`,
+      `sigmoidLoss: image embeddings [${x.shape}] and text embeddings [${y.shape}] must be (B, D) and (M >= B, D)`,
     );
   const B = x.shape[0];
-  // (B, D) @ (D, B) -> (B, B)
+  // (B, D) @ (D, M) -> (B, M)
   const logits = add(mul(matmul(x, y, { transB: true }), exp(logitScale)), logitBias);
-  const loss = div(neg(sum(logSigmoid(mul(logits, pairLabels(B))))), B);
+  const loss = div(neg(sum(logSigmoid(mul(logits, pairLabels(B, y.shape[0]))))), B);
   return { loss, logits };
 }
 
 export interface SiglipPairOutput {
   loss: Tensor;
-  /** (B_img, B_txt) */
+  /** (B, M) */
   logits: Tensor;
   /** (B, D) normalised image embeddings */
   imageEmbeds: Tensor;
-  /** (B, D) normalised text embeddings */
+  /** (M, D) normalised text embeddings */
   textEmbeds: Tensor;
 }
 
@@ -127,9 +129,10 @@ export class SiglipPairModel extends Module {
     return l2Normalize(this.text.forward(ids).pooled);
   }
 
+  /** ids (M, T): row i < B is image i's caption; rows from B on are negatives for every image. */
   forward(pixels: Tensor, ids: Tensor): SiglipPairOutput {
-    if (pixels.shape[0] !== ids.shape[0])
-      throw new Error(`SiglipPairModel: ${pixels.shape[0]} images but ${ids.shape[0]} texts`);
+    if (pixels.shape[0] > ids.shape[0])
+      throw new Error(`SiglipPairModel: ${pixels.shape[0]} images but only ${ids.shape[0]} texts`);
     const imageEmbeds = this.encodeImage(pixels);
     const textEmbeds = this.encodeText(ids);
     const { loss, logits } = sigmoidLoss(imageEmbeds, textEmbeds, this.logitScale, this.logitBias);

@@ -261,6 +261,8 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     seed: number;
     eval_size: number;
     caption_drop?: string;
+    word_classes?: Record<string, string[]>;
+    hard_negatives?: boolean;
   };
   const losses: number[] = [];
   const r = await pretrainVisionTower({
@@ -274,6 +276,8 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     seed: c.seed,
     evalSize: c.eval_size,
     captionDrop: c.caption_drop || undefined,
+    wordClasses: c.word_classes,
+    hardNegatives: c.hard_negatives,
     logEvery: Math.max(1, Math.round(c.steps / 10)),
     onLog: (e) =>
       ctx.log(
@@ -289,6 +293,11 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
   ctx.log(
     `vision_tower: held-out retrieval top-1 image->text ${(100 * m.retrieval.heldOut.imageToText).toFixed(1)}%, text->image ${(100 * m.retrieval.heldOut.textToImage).toFixed(1)}% (chance ${(100 * m.retrieval.heldOut.chance).toFixed(1)}%)`,
   );
+  const swaps = Object.entries(m.swaps);
+  if (swaps.length)
+    ctx.log(
+      `vision_tower: held-out swap accuracy (own caption above a one-word swap; chance 50%) ${swaps.map(([k, v]) => `${k} ${(100 * v.accuracy).toFixed(1)}%`).join(", ")}${m.hardNegativesSeen ? ` (${m.hardNegativesSeen.toLocaleString("en-US")} hard negatives trained on)` : ""}`,
+    );
   return {
     outputs: { tower: "vision_tower" },
     metrics: {
@@ -298,6 +307,9 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
       final_loss: losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, losses.length),
       retrieval_before: m.retrievalBefore,
       retrieval: m.retrieval,
+      swaps_before: m.swapsBefore,
+      swaps: m.swaps,
+      hard_negatives_seen: m.hardNegativesSeen,
       patch_tokens_per_second: m.patchTokensPerSec,
       images_per_second: m.imagesPerSec,
       train_seconds: m.trainSeconds,

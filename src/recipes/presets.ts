@@ -17,6 +17,7 @@ import type { ProjectorConfig } from "../models/projector.js";
 import type { VisionConfig } from "../models/vila.js";
 import type { TextTowerDims } from "../train/siglip_pretrain.js";
 import { CORPUS_JSONL, FLAN_JSONL, MMC4_JSONL, PAIRS_JSONL, SFT_JSON } from "../world/layout.js";
+import { COLOUR_NAMES, SHAPE_NAMES, SIZE_NAMES } from "../world/vocab.js";
 
 /** A fragment of a trainer config (keys of TrainConfigSchema). */
 export type TrainFragment = Record<string, unknown>;
@@ -74,6 +75,11 @@ export interface RecipePreset {
     eval_size: number;
     /** a regular expression whose matches the text tower never sees ("" = none) */
     caption_drop: string;
+    /** named classes of interchangeable caption words: the held-out swap metric, and the hard
+     * negatives' replacements */
+    word_classes: Record<string, string[]>;
+    /** one replaced-word negative caption per caption in every batch (NegCLIP) */
+    hard_negatives: boolean;
   };
   align: TrainFragment & { datasets: WorldDataset[] };
   pretrain: TrainFragment & { datasets: WorldDataset[] };
@@ -149,6 +155,13 @@ const TEXT_TOWER: TextTowerDims = {
  * SigLIP text tower (vision_tower.caption_drop). */
 const BACKGROUND_PHRASE = " on an? ([a-z]+ )?[a-z]+ background";
 
+/** The world's attribute words, for the tower's swap metric and hard negatives. */
+const WORD_CLASSES: Record<string, string[]> = {
+  colour: [...COLOUR_NAMES],
+  shape: [...SHAPE_NAMES],
+  size: [...SIZE_NAMES],
+};
+
 /** Shared by every preset's training stages (VILA: AdamW, cosine, warmup 0.03, no weight decay). */
 const COMMON = {
   lr_scheduler_type: "cosine",
@@ -200,6 +213,8 @@ const WORLD_TINY: RecipePreset = {
     seed: 0,
     eval_size: 128,
     caption_drop: BACKGROUND_PHRASE,
+    word_classes: WORD_CLASSES,
+    hard_negatives: false,
   },
   align: {
     ...COMMON,
@@ -308,7 +323,7 @@ const WORLD_SMOKE: RecipePreset = {
     projection_size: 16,
   },
   base_llm: { ...WORLD_TINY.base_llm, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1 },
-  vision_tower: { steps: 2, batch: 8, lr: 2e-3, seed: 0, eval_size: 8, caption_drop: "" },
+  vision_tower: { ...WORLD_TINY.vision_tower, steps: 2, batch: 8, eval_size: 8, caption_drop: "" },
   align: { ...WORLD_TINY.align, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1 },
   pretrain: { ...WORLD_TINY.pretrain, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
   sft: { ...WORLD_TINY.sft, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
@@ -337,7 +352,7 @@ const WORLD_SMALL: RecipePreset = {
     max_steps: 1500,
     logging_steps: 50,
   },
-  vision_tower: { steps: 1500, batch: 64, lr: 2e-3, seed: 0, eval_size: 256, caption_drop: "" },
+  vision_tower: { ...WORLD_TINY.vision_tower, steps: 1500, batch: 64, eval_size: 256, caption_drop: "" },
   align: { ...WORLD_TINY.align, max_steps: 150 },
   pretrain: {
     ...WORLD_TINY.pretrain,

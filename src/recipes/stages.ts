@@ -208,6 +208,26 @@ export function checkPreset(p: RecipePreset): void {
   } catch (e) {
     throw new ConfigError(`${where}: vision_tower.caption_drop ${(e as Error).message}`);
   }
+  const classes = p.vision_tower.word_classes;
+  if (typeof classes !== "object" || classes === null || Array.isArray(classes))
+    throw new ConfigError(
+      `${where}: vision_tower.word_classes must map class names to word lists, got ${JSON.stringify(classes)}`,
+    );
+  for (const [name, words] of Object.entries(classes))
+    if (
+      !Array.isArray(words) ||
+      words.length < 2 ||
+      !words.every((w) => typeof w === "string" && /^\S+$/.test(w))
+    )
+      throw new ConfigError(
+        `${where}: vision_tower.word_classes.${name} must be a list of at least 2 single words, got ${JSON.stringify(words)}`,
+      );
+  if (typeof p.vision_tower.hard_negatives !== "boolean")
+    throw new ConfigError(
+      `${where}: vision_tower.hard_negatives must be true or false, got ${JSON.stringify(p.vision_tower.hard_negatives)}`,
+    );
+  if (p.vision_tower.hard_negatives && Object.keys(classes).length === 0)
+    throw new ConfigError(`${where}: vision_tower.hard_negatives needs vision_tower.word_classes`);
 }
 
 /** The stage list of a (resolved) preset. */

@@ -16,6 +16,16 @@
 // - Metric: zero-shot retrieval top-1 (image->text and text->image) on the held-out pairs and on
 //   as many training pairs; a hit is a retrieved item whose caption equals the query's caption
 //   (the world repeats short captions such as "the nida tower.", which no model can tell apart).
+// - Hard negatives (optional; NegCLIP's replaced-word negatives, Yuksekgonul et al. 2023, arXiv
+//   2210.01936): named word classes (colour, shape, size words) whose members can stand in for each
+//   other. With `hardNegatives`, every caption that has a class word gets one negative caption in its
+//   batch, the caption with one such word (uniformly chosen) replaced by another member of its class;
+//   the negatives are extra texts no image matches (sigmoidLoss's M > B), so a tower whose image
+//   embedding does not say which shape it saw cannot meet the loss on them. Without them, a batch of
+//   32 scenes is told apart by colours alone.
+// - Swap metric (with `wordClasses`, SugarCrepe's replace-attribute test): for every held-out pair
+//   and class, each caption made by replacing one class word with another member; accuracy = how
+//   often the image scores its own caption above the variant (chance 0.5).
 // Same options and seed -> the same losses and the same tower, bit for bit (one backend).
 
 import { join } from "node:path";
@@ -134,7 +144,20 @@ export interface SiglipPretrainOptions {
    * text tower sees them (and from the retrieval captions), e.g. a phrase that alone tells most
    * images of a batch apart. */
   captionDrop?: string;
+  /** Named word classes (lower-case words) for the swap metric and the hard negatives. */
+  wordClasses?: WordClasses;
+  /** Train with one replaced-word negative per caption (needs wordClasses). */
+  hardNegatives?: boolean;
   onLog?: (entry: SiglipLogEntry) => void;
+}
+
+/** Named word classes whose members can stand in for each other in a caption. */
+export type WordClasses = Record<string, readonly string[]>;
+
+/** Swap accuracy of one word class: `n` (caption, variant) comparisons, chance 0.5. */
+export interface SwapScore {
+  n: number;
+  accuracy: number;
 }
 
 export interface SiglipLogEntry {
@@ -173,6 +196,11 @@ export interface SiglipPretrainMetrics {
   losses: number[];
   retrievalBefore: RetrievalMetrics;
   retrieval: RetrievalMetrics;
+  /** held-out swap accuracy per word class, before and after training ({} without wordClasses) */
+  swapsBefore: Record<string, SwapScore>;
+  swaps: Record<string, SwapScore>;
+  /** hard-negative captions trained on (0 without hardNegatives) */
+  hardNegativesSeen: number;
   temperature: number;
   bias: number;
   /** image decoding, seconds */
@@ -277,6 +305,102 @@ function idBatch(captions: string[], idx: number[], vocab: CaptionVocab, T: numb
 }
 
 // ---------------------------------------------------------------------------------------------
+// replaced-word captions
+
+/** Every caption made from `words` by replacing one occurrence of a member of `members` with
+ * another member (each occurrence, each other member), as word lists. */
+export function swapVariants(words: readonly string[], members: readonly string[]): string[][] {
+  const inClass = new Set(members);
+  const out: string[][] = [];
+  words.forEach((w, i) => {
+    if (!inClass.has(w)) return;
+    for (const m of members) if (m !== w) out.push(words.map((x, k) => (k === i ? m : x)));
+  });
+  return out;
+}
+
+/** One replaced-word negative: a uniformly chosen word that belongs to a class, replaced by a
+ * uniformly chosen other member of that class; null when no word belongs to any class. */
+export function hardNegative(
+  words: readonly string[],
+  classes: readonly (readonly string[])[],
+  gen: Generator,
+): string[] | null {
+  const slots: { at: number; members: readonly string[] }[] = [];
+  words.forEach((w, at) => {
+    const members = classes.find((c) => c.includes(w));
+    if (members && members.length > 1) slots.push({ at, members });
+  });
+  if (slots.length === 0) return null;
+  const { at, members } = slots[gen.randint(slots.length)];
+  const others = members.filter((m) => m !== words[at]);
+  const out = [...words];
+  out[at] = others[gen.randint(others.length)];
+  return out;
+}
+
+/** The classes with only the words the vocabulary knows (a negative must not be <unk>). */
+function knownClasses(classes: WordClasses, vocab: CaptionVocab): WordClasses {
+  const known = new Set(vocab.words);
+  return Object.fromEntries(
+    Object.entries(classes).map(([name, ws]) => [
+      name,
+      ws.map((w) => w.toLowerCase()).filter((w) => known.has(w)),
+    ]),
+  );
+}
+
+/** Held-out swap accuracy per class: the image's similarity to its caption against each variant's. */
+function swapAccuracy(
+  model: SiglipPretrainModel,
+  pixels: Tensor,
+  captions: string[],
+  classes: WordClasses,
+  T: number,
+): Record<string, SwapScore> {
+  const out: Record<string, SwapScore> = {};
+  const was = model.pair.training;
+  model.pair.eval();
+  const x = noGrad(() => model.pair.encodeImage(pixels).f32);
+  for (const [name, members] of Object.entries(classes)) {
+    const texts: string[] = [];
+    const owner: number[] = [];
+    captions.forEach((c, i) => {
+      const words = splitWords(c);
+      const variants = swapVariants(words, members);
+      if (variants.length === 0) return;
+      texts.push(words.join(" "));
+      owner.push(-1 - i); // the true caption of image i
+      for (const v of variants) {
+        texts.push(v.join(" "));
+        owner.push(i);
+      }
+    });
+    let hits = 0;
+    let n = 0;
+    const D = x.length / captions.length;
+    let own = 0;
+    for (let s = 0; s < texts.length; s += 256) {
+      const idx = Array.from({ length: Math.min(256, texts.length - s) }, (_, k) => s + k);
+      const y = noGrad(() => model.pair.encodeText(idBatch(texts, idx, model.vocab, T)).f32);
+      idx.forEach((t, k) => {
+        const img = owner[t] < 0 ? -1 - owner[t] : owner[t];
+        let dot = 0;
+        for (let d = 0; d < D; d++) dot += x[img * D + d] * y[k * D + d];
+        if (owner[t] < 0) own = dot;
+        else {
+          n++;
+          if (own > dot) hits++;
+        }
+      });
+    }
+    out[name] = { n, accuracy: n ? hits / n : Number.NaN };
+  }
+  model.pair.train(was);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // retrieval
 
 /** Top-1 retrieval both ways on the given pairs; a hit is any item with the query's caption. */
@@ -374,6 +498,12 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   const batch = Math.min(opts.batch, train.length);
 
   const vocab = CaptionVocab.build(train.map((i) => data.captions[i]));
+  if (opts.hardNegatives && !opts.wordClasses)
+    throw new Error("pretrainVisionTower: hardNegatives needs wordClasses");
+  const classes = opts.wordClasses ? knownClasses(opts.wordClasses, vocab) : {};
+  const classLists = Object.values(classes);
+  const negGen = new Generator(dataSeed(opts.seed + 1));
+  const words = data.captions.map(splitWords);
   const textConfig: SiglipTextConfig = { ...opts.textConfig, vocab_size: vocab.size };
   const T = textConfig.max_position_embeddings;
   const S = opts.imageSize;
@@ -406,6 +536,9 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   const score = (p: ReturnType<typeof probe>) => retrievalAccuracy(model, p.pixels, p.ids, p.captions);
   const evaluate = (): RetrievalMetrics => ({ heldOut: score(probes.heldOut), train: score(probes.train) });
   const retrievalBefore = evaluate();
+  const swaps = () => swapAccuracy(model, probes.heldOut.pixels, probes.heldOut.captions, classes, T);
+  const swapsBefore = swaps();
+  let hardNegativesSeen = 0;
 
   const P = (S / opts.towerConfig.patch_size) ** 2;
   const logEvery = opts.logEvery ?? 10;
@@ -420,9 +553,22 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
     opt.setLrScale(cosineWithWarmup(step, opts.steps, opts.warmupRatio ?? 0.05));
     if (epoch.length < batch) epoch = epoch.concat(dataGen.shuffle([...train]));
     const idx = epoch.splice(0, batch);
+    // the batch's captions, then its hard negatives (texts no image matches)
+    const texts = idx.map((i) => data.captions[i]);
+    if (opts.hardNegatives)
+      for (const i of idx) {
+        const neg = hardNegative(words[i], classLists, negGen);
+        if (neg) texts.push(neg.join(" "));
+      }
+    hardNegativesSeen += texts.length - idx.length;
     const { loss } = pair.forward(
       pixelBatch(data.images, idx, pre, S),
-      idBatch(data.captions, idx, vocab, T),
+      idBatch(
+        texts,
+        texts.map((_, k) => k),
+        vocab,
+        T,
+      ),
     );
     loss.backward();
     const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
@@ -467,6 +613,9 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
       losses,
       retrievalBefore,
       retrieval: evaluate(),
+      swapsBefore,
+      swaps: swaps(),
+      hardNegativesSeen,
       temperature: Math.exp(pair.logitScale.item()),
       bias: pair.logitBias.item(),
       loadSeconds,

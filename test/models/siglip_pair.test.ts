@@ -138,8 +138,39 @@ test("pair model gradients match finite differences through both towers", () => 
   });
   assert.throws(
     () => pair.forward(pixels, new Tensor(Int32Array.from([1, 2, 3, 0]), [1, 4])),
-    /3 images but 1 texts/,
+    /3 images but only 1 texts/,
   );
+});
+
+test("extra texts are negatives for every image: eq. 1 summed over M texts, divided by B", () => {
+  const g = new Generator(7);
+  const [B, M, D] = [3, 5, 4];
+  const x = l2Normalize(randn([B, D], g));
+  const y = l2Normalize(randn([M, D], g));
+  const s = new Tensor(Float32Array.of(0.7), [1]);
+  const b = new Tensor(Float32Array.of(-0.4), [1]);
+  const { loss, logits } = sigmoidLoss(x, y, s, b);
+  assert.deepEqual(logits.shape, [B, M]);
+  // float64 reference, the paper's eq. 1 written out
+  let ref = 0;
+  for (let i = 0; i < B; i++)
+    for (let j = 0; j < M; j++) {
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += x.f32[i * D + d] * y.f32[j * D + d];
+      const z = i === j ? 1 : -1;
+      ref -= Math.log(1 / (1 + Math.exp(-z * (Math.exp(0.7) * dot - 0.4))));
+    }
+  checkTensor([loss.item()], [ref / B], { atol: 1e-5, rtol: 1e-5 }, "loss with 2 extra negatives");
+  assert.throws(() => sigmoidLoss(y, x, s, b), /must be \(B, D\) and \(M >= B, D\)/);
+  // and the pair model takes them as extra caption rows, gradients through both towers
+  const pair = new SiglipPairModel(vision, text, new Generator(3));
+  pair.logitScale.f32[0] = 0.5;
+  pair.logitBias.f32[0] = -0.3;
+  const pixels = randn([2, 3, 8, 8], new Generator(4));
+  const ids = new Tensor(Int32Array.from([1, 2, 3, 0, 4, 5, 1, 0, 1, 2, 4, 0, 4, 3, 1, 0]), [4, 4]);
+  assert.deepEqual(pair.forward(pixels, ids).logits.shape, [2, 4]);
+  for (const p of [pair.visionHead.weight, pair.text.textModel.embeddings.tokenEmbedding.weight])
+    gradcheck(() => pair.forward(pixels, ids).loss, [p], { eps: 1e-2, atol: 2e-3, rtol: 3e-2 });
 });
 
 test("a from-scratch SigLIP tower is initialised as HF SigLIP's _init_weights", () => {

@@ -261,6 +261,12 @@ describe("bad input fails before any work", () => {
       ["vision_tower.caption_drop=(background"],
       /vision_tower.caption_drop is not a regular expression/,
     ],
+    [
+      "a word class of one word",
+      "world-smoke",
+      ["vision_tower.word_classes={shape: [circle]}"],
+      /vision_tower.word_classes.shape must be a list of at least 2 single words/,
+    ],
   ];
   for (const [what, name, overrides, re] of cases) {
     it(what, async () => {

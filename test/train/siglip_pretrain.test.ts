@@ -7,11 +7,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { Generator } from "../../src/tensor/random.js";
 import {
   CaptionVocab,
+  hardNegative,
   pretrainVisionTower,
   retrievalFromSimilarity,
   type SiglipPretrainOptions,
+  swapVariants,
 } from "../../src/train/siglip_pretrain.js";
 import { generateWorld } from "../../src/world/index.js";
 
@@ -139,4 +142,65 @@ test("retrieval metric: top-1 both ways, duplicate captions count as hits", () =
   assert.equal(d.imageToText, 1);
   assert.equal(d.textToImage, 2 / 3);
   assert.ok(Math.abs(d.chance - (1 / 3 + 2 / 3 + 2 / 3) / 3) < 1e-12);
+});
+
+test("replaced-word captions: every swap of a class word, and one uniformly drawn hard negative", () => {
+  const words = ["a", "red", "ring", "and", "a", "blue", "ring", "."];
+  const shapes = ["circle", "ring", "star"];
+  // two occurrences x two other members, in order
+  assert.deepEqual(
+    swapVariants(words, shapes).map((w) => w.join(" ")),
+    [
+      "a red circle and a blue ring .",
+      "a red star and a blue ring .",
+      "a red ring and a blue circle .",
+      "a red ring and a blue star .",
+    ],
+  );
+  assert.deepEqual(swapVariants(["the", "tower", "."], shapes), []);
+  const colours = ["red", "blue", "green"];
+  const g = new Generator(0);
+  const seen = new Map<string, number>();
+  for (let k = 0; k < 3000; k++) {
+    const n = hardNegative(words, [colours, shapes], g);
+    assert.ok(n);
+    const diff = n.flatMap((w, i) => (w !== words[i] ? [i] : []));
+    assert.equal(diff.length, 1, `${n.join(" ")} differs in ${diff.length} words`);
+    const at = diff[0];
+    const cls = colours.includes(words[at]) ? colours : shapes;
+    assert.ok(cls.includes(n[at]) && n[at] !== words[at]);
+    seen.set(`${at}:${n[at]}`, (seen.get(`${at}:${n[at]}`) ?? 0) + 1);
+  }
+  // 4 class words x 2 replacements, each about 1/8 of the draws
+  assert.equal(seen.size, 8);
+  for (const [k, c] of seen) assert.ok(c > 300 && c < 450, `${k} drawn ${c} of 3000 times`);
+  assert.equal(hardNegative(["the", "tower"], [colours, shapes], g), null);
+});
+
+test("wordClasses give a held-out swap metric; hardNegatives add one negative per matching caption", async () => {
+  const wordClasses = {
+    colour: ["red", "green", "blue", "yellow", "purple", "orange", "white", "black", "pink", "brown"],
+    shape: ["circle", "square", "triangle", "diamond", "cross", "ring", "star"],
+  };
+  const opts = { ...base(), steps: 3, wordClasses };
+  const plain = await pretrainVisionTower(opts);
+  assert.equal(plain.metrics.hardNegativesSeen, 0);
+  for (const k of ["colour", "shape"]) {
+    const s = plain.metrics.swaps[k];
+    assert.ok(s.n > 0 && s.accuracy >= 0 && s.accuracy <= 1, `${k}: ${JSON.stringify(s)}`);
+    assert.equal(plain.metrics.swapsBefore[k].n, s.n);
+  }
+  const hard = await pretrainVisionTower({ ...opts, hardNegatives: true });
+  // 3 steps of 16 captions; every smoke caption naming an object has a colour or shape word
+  assert.ok(
+    hard.metrics.hardNegativesSeen > 16 && hard.metrics.hardNegativesSeen <= 48,
+    `${hard.metrics.hardNegativesSeen} hard negatives`,
+  );
+  assert.notDeepEqual(hard.metrics.losses, plain.metrics.losses);
+  const again = await pretrainVisionTower({ ...opts, hardNegatives: true });
+  assert.deepEqual(again.metrics.losses, hard.metrics.losses);
+  await assert.rejects(
+    pretrainVisionTower({ ...base(), hardNegatives: true }),
+    /hardNegatives needs wordClasses/,
+  );
 });
