@@ -214,7 +214,10 @@ const WORLD_TINY: RecipePreset = {
     eval_size: 128,
     caption_drop: BACKGROUND_PHRASE,
     word_classes: WORD_CLASSES,
-    hard_negatives: false,
+    // NegCLIP's replaced-word negatives: measured (world seed 0), after SFT 4 of 5 visual benchmarks
+    // clearly above both baselines instead of 3 (multi-image 51.9 vs 41.4 withheld), tower retrieval
+    // 30.5% instead of 25.8%; the tower's shape swap accuracy only 55% (52% without)
+    hard_negatives: true,
   },
   align: {
     ...COMMON,
@@ -352,7 +355,14 @@ const WORLD_SMALL: RecipePreset = {
     max_steps: 1500,
     logging_steps: 50,
   },
-  vision_tower: { ...WORLD_TINY.vision_tower, steps: 1500, batch: 64, eval_size: 256, caption_drop: "" },
+  vision_tower: {
+    ...WORLD_TINY.vision_tower,
+    steps: 1500,
+    batch: 64,
+    eval_size: 256,
+    caption_drop: "",
+    hard_negatives: false,
+  },
   align: { ...WORLD_TINY.align, max_steps: 150 },
   pretrain: {
     ...WORLD_TINY.pretrain,
