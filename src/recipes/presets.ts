@@ -5,9 +5,9 @@
 // model, tokenizer, data paths and output folder. Three presets:
 //   world-smoke  seconds; for the test suite (nothing is learned)
 //   world-tiny   the main job: world, every stage and evaluation in ~13 minutes on 2 cores (the aim,
-//                every visual benchmark above its trivial baselines after SFT, is reached by 3 of 5:
-//                VQA and multi-image answers still come from the question, as the image tokens carry
-//                colour but not shape or position; see README)
+//                every visual benchmark above its trivial baselines after SFT, is reached by 4 of 5:
+//                VQA answers still come from the question, as the image tokens carry colour but not
+//                shape or position; see README)
 //   world-small  about an hour: a bigger world and longer schedules, where in-context learning and
 //                the paper's effects can start to appear (world-calibration.md); run once (README):
 //                neither did, and no visual benchmark was clearly above its baselines
