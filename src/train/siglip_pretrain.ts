@@ -298,10 +298,11 @@ function pixelBatch(images: RgbImage[], idx: number[], pre: PreprocessConfig, S:
   return new Tensor(out, [idx.length, 3, S, S]);
 }
 
-function idBatch(captions: string[], idx: number[], vocab: CaptionVocab, T: number): Tensor {
-  const out = new Int32Array(idx.length * T);
-  for (let b = 0; b < idx.length; b++) out.set(vocab.encode(captions[idx[b]], T), b * T);
-  return new Tensor(out, [idx.length, T]);
+/** (n, T) caption ids. */
+function idBatch(texts: string[], vocab: CaptionVocab, T: number): Tensor {
+  const out = new Int32Array(texts.length * T);
+  texts.forEach((t, b) => out.set(vocab.encode(t, T), b * T));
+  return new Tensor(out, [texts.length, T]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,17 +364,18 @@ function swapAccuracy(
   model.pair.eval();
   const x = noGrad(() => model.pair.encodeImage(pixels).f32);
   for (const [name, members] of Object.entries(classes)) {
+    // each image's own caption, then its variants
     const texts: string[] = [];
-    const owner: number[] = [];
+    const image: number[] = [];
+    const isOwn: boolean[] = [];
     captions.forEach((c, i) => {
       const words = splitWords(c);
       const variants = swapVariants(words, members);
       if (variants.length === 0) return;
-      texts.push(words.join(" "));
-      owner.push(-1 - i); // the true caption of image i
-      for (const v of variants) {
-        texts.push(v.join(" "));
-        owner.push(i);
+      for (const [k, w] of [words, ...variants].entries()) {
+        texts.push(w.join(" "));
+        image.push(i);
+        isOwn.push(k === 0);
       }
     });
     let hits = 0;
@@ -381,13 +383,13 @@ function swapAccuracy(
     const D = x.length / captions.length;
     let own = 0;
     for (let s = 0; s < texts.length; s += 256) {
-      const idx = Array.from({ length: Math.min(256, texts.length - s) }, (_, k) => s + k);
-      const y = noGrad(() => model.pair.encodeText(idBatch(texts, idx, model.vocab, T)).f32);
-      idx.forEach((t, k) => {
-        const img = owner[t] < 0 ? -1 - owner[t] : owner[t];
+      const chunk = texts.slice(s, s + 256);
+      const y = noGrad(() => model.pair.encodeText(idBatch(chunk, model.vocab, T)).f32);
+      chunk.forEach((_, k) => {
+        const i = image[s + k];
         let dot = 0;
-        for (let d = 0; d < D; d++) dot += x[img * D + d] * y[k * D + d];
-        if (owner[t] < 0) own = dot;
+        for (let d = 0; d < D; d++) dot += x[i * D + d] * y[k * D + d];
+        if (isOwn[s + k]) own = dot;
         else {
           n++;
           if (own > dot) hits++;
@@ -503,7 +505,7 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   const classes = opts.wordClasses ? knownClasses(opts.wordClasses, vocab) : {};
   const classLists = Object.values(classes);
   const negGen = new Generator(dataSeed(opts.seed + 1));
-  const words = data.captions.map(splitWords);
+  const words = opts.hardNegatives ? data.captions.map(splitWords) : [];
   const textConfig: SiglipTextConfig = { ...opts.textConfig, vocab_size: vocab.size };
   const T = textConfig.max_position_embeddings;
   const S = opts.imageSize;
@@ -527,11 +529,10 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   );
   const params = named.map(([, t]) => t);
 
-  const probe = (idx: number[]) => ({
-    pixels: pixelBatch(data.images, idx, pre, S),
-    ids: idBatch(data.captions, idx, vocab, T),
-    captions: idx.map((i) => data.captions[i]),
-  });
+  const probe = (idx: number[]) => {
+    const captions = idx.map((i) => data.captions[i]);
+    return { pixels: pixelBatch(data.images, idx, pre, S), ids: idBatch(captions, vocab, T), captions };
+  };
   const probes = { heldOut: probe(heldOut), train: probe(train.slice(0, evalSize)) };
   const score = (p: ReturnType<typeof probe>) => retrievalAccuracy(model, p.pixels, p.ids, p.captions);
   const evaluate = (): RetrievalMetrics => ({ heldOut: score(probes.heldOut), train: score(probes.train) });
@@ -561,15 +562,7 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
         if (neg) texts.push(neg.join(" "));
       }
     hardNegativesSeen += texts.length - idx.length;
-    const { loss } = pair.forward(
-      pixelBatch(data.images, idx, pre, S),
-      idBatch(
-        texts,
-        texts.map((_, k) => k),
-        vocab,
-        T,
-      ),
-    );
+    const { loss } = pair.forward(pixelBatch(data.images, idx, pre, S), idBatch(texts, vocab, T));
     loss.backward();
     const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
     opt.step();
