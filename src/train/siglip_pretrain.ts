@@ -301,7 +301,9 @@ function pixelBatch(images: RgbImage[], idx: number[], pre: PreprocessConfig, S:
 /** (n, T) caption ids. */
 function idBatch(texts: string[], vocab: CaptionVocab, T: number): Tensor {
   const out = new Int32Array(texts.length * T);
-  texts.forEach((t, b) => out.set(vocab.encode(t, T), b * T));
+  texts.forEach((t, b) => {
+    out.set(vocab.encode(t, T), b * T);
+  });
   return new Tensor(out, [texts.length, T]);
 }
 
