@@ -34,7 +34,7 @@ import { DEFAULT_IMAGE_TOKEN } from "../tokenizer/constants.js";
 import { getConvTemplate, getPrompt } from "../tokenizer/templates.js";
 import { loadTokenizer, splitOn } from "../tokenizer/tokenizer.js";
 import { resolveTrainConfig, type TrainConfig } from "../train/config.js";
-import { pretrainVisionTower, type TextTowerDims } from "../train/siglip_pretrain.js";
+import { type AugmentOptions, pretrainVisionTower, type TextTowerDims } from "../train/siglip_pretrain.js";
 import { findLatestCheckpoint } from "../train/state.js";
 import { runStage, type StageOptions, type StageResult, type StepReport } from "../train/trainer.js";
 import { generateWorld } from "../world/index.js";
@@ -263,6 +263,7 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     caption_drop?: string;
     word_classes?: Record<string, string[]>;
     hard_negatives?: boolean;
+    augment?: AugmentOptions;
   };
   const losses: number[] = [];
   const r = await pretrainVisionTower({
@@ -278,6 +279,7 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     captionDrop: c.caption_drop || undefined,
     wordClasses: c.word_classes,
     hardNegatives: c.hard_negatives,
+    augment: c.augment,
     logEvery: Math.max(1, Math.round(c.steps / 10)),
     onLog: (e) =>
       ctx.log(

@@ -228,6 +228,24 @@ export function checkPreset(p: RecipePreset): void {
     );
   if (p.vision_tower.hard_negatives && Object.keys(classes).length === 0)
     throw new ConfigError(`${where}: vision_tower.hard_negatives needs vision_tower.word_classes`);
+  const aug = p.vision_tower.augment;
+  if (
+    typeof aug !== "object" ||
+    aug === null ||
+    typeof aug.dihedral !== "boolean" ||
+    !Number.isInteger(aug.shift) ||
+    aug.shift < 0 ||
+    aug.shift >= p.model.vision.image_size ||
+    typeof aug.exclude !== "string"
+  )
+    throw new ConfigError(
+      `${where}: vision_tower.augment must be {dihedral: true|false, shift: pixels in [0, ${p.model.vision.image_size}), exclude: a regular expression}, got ${JSON.stringify(aug)}`,
+    );
+  try {
+    captionDropRegExp(aug.exclude);
+  } catch (e) {
+    throw new ConfigError(`${where}: vision_tower.augment.exclude ${(e as Error).message}`);
+  }
 }
 
 /** The stage list of a (resolved) preset. */

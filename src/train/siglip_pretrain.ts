@@ -23,6 +23,9 @@
 //   the negatives are extra texts no image matches (sigmoidLoss's M > B), so a tower whose image
 //   embedding does not say which shape it saw cannot meet the loss on them. Without them, a batch of
 //   32 scenes is told apart by colours alone.
+// - Augmentation (optional, `augment`): each training image whose caption the transform keeps true
+//   is drawn under a random symmetry of the square and/or shifted by a few pixels (edges
+//   replicated), from its own seeded stream; held-out images are never transformed.
 // - Swap metric (with `wordClasses`, SugarCrepe's replace-attribute test): for every held-out pair
 //   and class, each caption made by replacing one class word with another member; accuracy = how
 //   often the image scores its own caption above the variant (chance 0.5).
@@ -148,7 +151,20 @@ export interface SiglipPretrainOptions {
   wordClasses?: WordClasses;
   /** Train with one replaced-word negative per caption (needs wordClasses). */
   hardNegatives?: boolean;
+  /** Caption-preserving augmentation of the training images (default none). */
+  augment?: AugmentOptions;
   onLog?: (entry: SiglipLogEntry) => void;
+}
+
+/** Random transforms of a training image whose caption stays true of it. */
+export interface AugmentOptions {
+  /** One of the square's 8 symmetries (rotations by quarter turns, mirrored or not), uniformly. */
+  dihedral: boolean;
+  /** A shift by up to this many pixels each way, the edge pixels replicated (0: none). */
+  shift: number;
+  /** Images whose caption matches this regular expression are never transformed ("" = none), e.g.
+   * `"` for the world's signs, whose text a mirror would garble. */
+  exclude: string;
 }
 
 /** Named word classes whose members can stand in for each other in a caption. */
@@ -296,6 +312,52 @@ function pixelBatch(images: RgbImage[], idx: number[], pre: PreprocessConfig, S:
     out.set(preprocessImage(img, img.width === S && img.height === S ? same : pre).pixels, b * per);
   });
   return new Tensor(out, [idx.length, 3, S, S]);
+}
+
+/**
+ * The image under symmetry k of the square (0-7: bit 2 mirrors, bits 0-1 count quarter turns) and
+ * shifted by (dx, dy) pixels, edge pixels replicated: out(x, y) = in(g(clamp(x - dx), clamp(y - dy))).
+ */
+export function transformImage(img: RgbImage, k: number, dx: number, dy: number): RgbImage {
+  const { width: W, height: H } = img;
+  if (k !== 0 && W !== H)
+    throw new Error(`transformImage: symmetry ${k} needs a square image, got ${W}x${H}`);
+  const out = new Uint8Array(W * H * 3);
+  const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      let u = clamp(x - dx, W);
+      let v = clamp(y - dy, H);
+      if (k & 4) u = W - 1 - u;
+      for (let r = 0; r < (k & 3); r++) [u, v] = [v, W - 1 - u];
+      const src = (v * W + u) * 3;
+      const dst = (y * W + x) * 3;
+      out[dst] = img.data[src];
+      out[dst + 1] = img.data[src + 1];
+      out[dst + 2] = img.data[src + 2];
+    }
+  return { width: W, height: H, data: out };
+}
+
+/** The training images of one batch, each drawn through `augment` unless its caption is excluded. */
+function augmentBatch(
+  images: RgbImage[],
+  captions: string[],
+  idx: number[],
+  augment: AugmentOptions,
+  exclude: RegExp | null,
+  gen: Generator,
+): { images: RgbImage[]; idx: number[] } {
+  const out = idx.map((i) => {
+    const img = images[i];
+    if (exclude?.test(captions[i])) return img;
+    const k = augment.dihedral ? Math.floor(gen.random() * 8) : 0;
+    const m = augment.shift;
+    const dx = m > 0 ? Math.floor(gen.random() * (2 * m + 1)) - m : 0;
+    const dy = m > 0 ? Math.floor(gen.random() * (2 * m + 1)) - m : 0;
+    return k === 0 && dx === 0 && dy === 0 ? img : transformImage(img, k, dx, dy);
+  });
+  return { images: out, idx: out.map((_, b) => b) };
 }
 
 /** (n, T) caption ids. */
@@ -463,6 +525,20 @@ function checkOptions(o: SiglipPretrainOptions): void {
   posInt("batch", o.batch);
   posInt("imageSize", o.imageSize);
   if (!(o.lr > 0)) throw new Error(`pretrainVisionTower: lr must be positive, got ${o.lr}`);
+  const a = o.augment;
+  if (a) {
+    if (!Number.isInteger(a.shift) || a.shift < 0 || a.shift >= o.imageSize)
+      throw new Error(
+        `pretrainVisionTower: augment.shift must be an integer in [0, ${o.imageSize}), got ${a.shift}`,
+      );
+    try {
+      new RegExp(a.exclude);
+    } catch (e) {
+      throw new Error(
+        `pretrainVisionTower: augment.exclude is not a regular expression: ${(e as Error).message}`,
+      );
+    }
+  }
   if (o.towerConfig.image_size !== o.imageSize)
     throw new Error(
       `pretrainVisionTower: imageSize ${o.imageSize} differs from towerConfig.image_size ${o.towerConfig.image_size}`,
@@ -507,6 +583,8 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   const classes = opts.wordClasses ? knownClasses(opts.wordClasses, vocab) : {};
   const classLists = Object.values(classes);
   const negGen = new Generator(dataSeed(opts.seed + 1));
+  const augGen = new Generator(dataSeed(opts.seed + 2));
+  const augExclude = opts.augment?.exclude ? new RegExp(opts.augment.exclude) : null;
   const words = opts.hardNegatives ? data.captions.map(splitWords) : [];
   const textConfig: SiglipTextConfig = { ...opts.textConfig, vocab_size: vocab.size };
   const T = textConfig.max_position_embeddings;
@@ -564,7 +642,10 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
         if (neg) texts.push(neg.join(" "));
       }
     hardNegativesSeen += texts.length - idx.length;
-    const { loss } = pair.forward(pixelBatch(data.images, idx, pre, S), idBatch(texts, vocab, T));
+    const seen = opts.augment
+      ? augmentBatch(data.images, data.captions, idx, opts.augment, augExclude, augGen)
+      : { images: data.images, idx };
+    const { loss } = pair.forward(pixelBatch(seen.images, seen.idx, pre, S), idBatch(texts, vocab, T));
     loss.backward();
     const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
     opt.step();

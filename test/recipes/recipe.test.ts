@@ -267,6 +267,18 @@ describe("bad input fails before any work", () => {
       ["vision_tower.word_classes={shape: [circle]}"],
       /vision_tower.word_classes.shape must be a list of at least 2 single words/,
     ],
+    [
+      "a tower augmentation shift as large as the image",
+      "world-smoke",
+      ["vision_tower.augment.shift=64"],
+      /vision_tower.augment must be \{dihedral: true\|false, shift: pixels in \[0, 64\)/,
+    ],
+    [
+      "a tower augmentation filter that is not a regular expression",
+      "world-smoke",
+      ["vision_tower.augment.exclude=(sign"],
+      /vision_tower.augment.exclude is not a regular expression/,
+    ],
   ];
   for (const [what, name, overrides, re] of cases) {
     it(what, async () => {

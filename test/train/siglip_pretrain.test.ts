@@ -15,6 +15,7 @@ import {
   retrievalFromSimilarity,
   type SiglipPretrainOptions,
   swapVariants,
+  transformImage,
 } from "../../src/train/siglip_pretrain.js";
 import { generateWorld } from "../../src/world/index.js";
 
@@ -202,5 +203,67 @@ test("wordClasses give a held-out swap metric; hardNegatives add one negative pe
   await assert.rejects(
     pretrainVisionTower({ ...base(), hardNegatives: true }),
     /hardNegatives needs wordClasses/,
+  );
+});
+
+test("transformImage: the square's 8 symmetries and an edge-replicating shift, pixel by pixel", () => {
+  // a 2x2 image, one grey level per pixel: a b / c d
+  const img = (v: number[], W = 2) => ({
+    width: W,
+    height: v.length / W,
+    data: Uint8Array.from(v.flatMap((x) => [x, x, x])),
+  });
+  const grey = (m: { data: Uint8Array }) => Array.from(m.data.filter((_, i) => i % 3 === 0));
+  const [a, b, c, d] = [10, 20, 30, 40];
+  const src = img([a, b, c, d]);
+  // worked by hand: quarter turns clockwise, and the mirror (bit 2) before them
+  assert.deepEqual(grey(transformImage(src, 0, 0, 0)), [a, b, c, d]);
+  assert.deepEqual(grey(transformImage(src, 1, 0, 0)), [c, a, d, b]);
+  assert.deepEqual(grey(transformImage(src, 2, 0, 0)), [d, c, b, a]);
+  assert.deepEqual(grey(transformImage(src, 3, 0, 0)), [b, d, a, c]);
+  assert.deepEqual(grey(transformImage(src, 4, 0, 0)), [b, a, d, c]);
+  // all 8 differ on an image with no symmetry of its own, and each is a permutation of the pixels
+  const g = new Generator(3);
+  const big = img(
+    Array.from({ length: 25 }, () => Math.floor(g.random() * 256)),
+    5,
+  );
+  const seen = new Set<string>();
+  for (let k = 0; k < 8; k++) {
+    const t = grey(transformImage(big, k, 0, 0));
+    assert.deepEqual(
+      [...t].sort((x, y) => x - y),
+      grey(big).sort((x, y) => x - y),
+    );
+    seen.add(t.join(","));
+  }
+  assert.equal(seen.size, 8);
+  // four quarter turns are the identity
+  let r: ReturnType<typeof transformImage> = big;
+  for (let i = 0; i < 4; i++) r = transformImage(r, 1, 0, 0);
+  assert.deepEqual(grey(r), grey(big));
+  // a shift right by 1 and up by 1 on a 3x3 image: rows/columns come in replicated from the edge
+  const sq = img([1, 2, 3, 4, 5, 6, 7, 8, 9], 3);
+  assert.deepEqual(grey(transformImage(sq, 0, 1, -1)), [4, 4, 5, 7, 7, 8, 7, 7, 8]);
+  assert.throws(() => transformImage(img([1, 2], 2), 1, 0, 0), /symmetry 1 needs a square image, got 2x1/);
+});
+
+test("augment transforms training images only where the caption allows, as a function of the seed", async () => {
+  const opts = { ...base(), steps: 3 };
+  const plain = await pretrainVisionTower(opts);
+  const augment = { dihedral: true, shift: 2, exclude: "" };
+  const aug = await pretrainVisionTower({ ...opts, augment });
+  assert.notDeepEqual(aug.metrics.losses, plain.metrics.losses);
+  assert.deepEqual((await pretrainVisionTower({ ...opts, augment })).metrics.losses, aug.metrics.losses);
+  // excluding every caption is the same as no augmentation, bit for bit
+  const none = await pretrainVisionTower({ ...opts, augment: { ...augment, exclude: "." } });
+  assert.deepEqual(none.metrics.losses, plain.metrics.losses);
+  await assert.rejects(
+    pretrainVisionTower({ ...opts, augment: { ...augment, shift: 32 } }),
+    /augment.shift must be an integer in \[0, 32\), got 32/,
+  );
+  await assert.rejects(
+    pretrainVisionTower({ ...opts, augment: { ...augment, exclude: "(" } }),
+    /augment.exclude is not a regular expression/,
   );
 });
