@@ -351,10 +351,10 @@ function augmentBatch(
   const out = idx.map((i) => {
     const img = images[i];
     if (exclude?.test(captions[i])) return img;
-    const k = augment.dihedral ? Math.floor(gen.random() * 8) : 0;
+    const k = augment.dihedral ? gen.randint(8) : 0;
     const m = augment.shift;
-    const dx = m > 0 ? Math.floor(gen.random() * (2 * m + 1)) - m : 0;
-    const dy = m > 0 ? Math.floor(gen.random() * (2 * m + 1)) - m : 0;
+    const dx = m > 0 ? gen.randint(2 * m + 1) - m : 0;
+    const dy = m > 0 ? gen.randint(2 * m + 1) - m : 0;
     return k === 0 && dx === 0 && dy === 0 ? img : transformImage(img, k, dx, dy);
   });
   return { images: out, idx: out.map((_, b) => b) };
