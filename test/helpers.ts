@@ -1,8 +1,27 @@
-// Test helpers: tensor comparison with a readable max-difference message, and a central
-// finite-difference gradient check for any function of tensors.
+// Test helpers: tensor comparison with a readable max-difference message, a central
+// finite-difference gradient check for any function of tensors, and temporary folders that are
+// removed when the test file's process exits.
 
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Tensor } from "../src/tensor/tensor.js";
+
+const tempDirs: string[] = [];
+
+/** A fresh folder under the OS temp folder (`prefix` + random suffix), removed with everything in
+ * it when this process exits, pass or fail. */
+export function tempDir(prefix: string): string {
+  if (tempDirs.length === 0) {
+    process.once("exit", () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 /** Assert |a - b| <= atol + rtol * |b| elementwise; prints the worst element. */
 export function checkTensor(

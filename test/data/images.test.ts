@@ -2,13 +2,13 @@
 // work, and a missing or corrupt image is a DataError naming the sample and the image.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import sharp from "sharp";
 import { DataError } from "../../src/data/bad_samples.js";
 import { ImagePool } from "../../src/data/images.js";
+import { tempDir } from "../helpers.js";
 
 const MODULE = new URL("./decode_rgb.js", import.meta.url).href;
 const IO_PRE = {
@@ -27,7 +27,7 @@ const IO_PRE = {
 };
 
 test("worker pool decodes files and inline bytes like the in-thread path", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "vila-img-"));
+  const dir = tempDir("vila-img-");
   const raw = Buffer.alloc(6 * 4 * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 256;
   const png = await sharp(raw, { raw: { width: 6, height: 4, channels: 3 } })

@@ -3,8 +3,7 @@
 // indexed) including a truncated shard, and the MMC4 / LLaVA / pairs / text record parsers.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import tar from "tar-stream";
@@ -12,8 +11,9 @@ import { BadSamples, DataError } from "../../src/data/bad_samples.js";
 import { openDataset } from "../../src/data/dataset.js";
 import { JsonlIndex, readJsonl } from "../../src/data/jsonl.js";
 import { readTarShard, TarIndex } from "../../src/data/webdataset.js";
+import { tempDir } from "../helpers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "vila-data-"));
+const dir = tempDir("vila-data-");
 
 test("JSONL: malformed line names file:line; --skip-bad-samples counts it", async () => {
   const f = join(dir, "bad.jsonl");

@@ -3,16 +3,16 @@
 // stage config over them starting from test/fixtures/models/vila15.
 
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { Generator } from "../../src/tensor/random.js";
+import { tempDir } from "../helpers.js";
 
 export const FIXTURE = path.resolve("test/fixtures/models/vila15");
 
 /** A fresh temporary folder. */
 export function tmpDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `vila-train-${tag}-`));
+  return tempDir(`vila-train-${tag}-`);
 }
 
 /** Writes `nPairs` image-caption pairs (captions of varying length) and `nText` text lines. */

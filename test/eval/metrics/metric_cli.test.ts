@@ -3,14 +3,14 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { tempDir } from "../../helpers.js";
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "../../../src/cli/main.js");
-const dir = mkdtempSync(join(tmpdir(), "vila-metric-cli-"));
+const dir = tempDir("vila-metric-cli-");
 function file(name: string, content: unknown): string {
   const p = join(dir, name);
   writeFileSync(p, typeof content === "string" ? content : JSON.stringify(content));

@@ -2,8 +2,7 @@
 // an error naming the file, the line / entry and the id.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
@@ -19,8 +18,9 @@ import {
   readVqaAnnotations,
   rekeyLlavaTextVqa,
 } from "../../../src/eval/metrics/readers.js";
+import { tempDir } from "../../helpers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "vila-metrics-"));
+const dir = tempDir("vila-metrics-");
 function file(name: string, content: unknown): string {
   const p = join(dir, name);
   writeFileSync(p, typeof content === "string" ? content : JSON.stringify(content));
