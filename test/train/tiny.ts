@@ -10,7 +10,7 @@ import { tempDir } from "../helpers.js";
 
 export const FIXTURE = path.resolve("test/fixtures/models/vila15");
 
-/** A fresh temporary folder. */
+/** A fresh temporary folder for a trainer test (`vila-train-TAG-...`), removed when the process exits. */
 export function tmpDir(tag: string): string {
   return tempDir(`vila-train-${tag}-`);
 }
