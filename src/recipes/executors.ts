@@ -390,7 +390,10 @@ export interface EvalReport {
   >;
 }
 
-type EvalConfig = Omit<RecipePreset["eval"], "after" | "withhold_image_after"> & { withhold_image: boolean };
+/** An eval stage's config: the preset's eval section with `limit` already chosen for this stage. */
+type EvalConfig = Omit<RecipePreset["eval"], "after" | "withhold_image_after" | "final_limit"> & {
+  withhold_image: boolean;
+};
 
 function baselineRow(b: Baselines): EvalReport["baselines"][string] {
   return {

@@ -122,7 +122,9 @@ function evalTable(preset: RecipePreset, evals: Map<string, EvalReport>): TableR
   const stages = [...evals.keys()];
   const rows: TableRow[] = [];
   for (const bench of preset.eval.benchmarks) {
-    const anyRep = [...evals.values()].find((e) => e.rows.some((r) => r.bench === bench));
+    // the baselines of the last stage that evaluated this benchmark: the verdict's (its question
+    // sample may be larger than the earlier stages'; the questions column gives each stage's count)
+    const anyRep = [...evals.values()].reverse().find((e) => e.rows.some((r) => r.bench === bench));
     if (!anyRep) continue;
     const shots = [
       ...new Set(anyRep.rows.filter((r) => r.bench === bench && !r.withhold_image).map((r) => r.shots)),
@@ -131,6 +133,11 @@ function evalTable(preset: RecipePreset, evals: Map<string, EvalReport>): TableR
     const base = anyRep.baselines[bench];
     for (const k of shots.sort((a, b) => a - b)) {
       const row: TableRow = { benchmark: bench, metric, shots: k };
+      const counts = stages.flatMap((s) => {
+        const r = evals.get(s)?.rows.find((x) => x.bench === bench && x.shots === k && !x.withhold_image);
+        return r ? [r.count] : [];
+      });
+      row.questions = new Set(counts).size === 1 ? counts[0] : counts.join(" / ");
       for (const s of stages) row[STAGE_LABEL[s] ?? s] = n1(scoreOf(evals.get(s), bench, k, false));
       row["most frequent answer"] = n1(base?.support_majority ?? base?.test_majority);
       row["best constant (oracle)"] = n1(base?.test_majority);
@@ -298,7 +305,7 @@ export function writeRecipeReport(outDir: string, r: RecipeReportInput): RecipeR
     ],
     [
       "evaluation",
-      `first ${p.eval.limit} questions per benchmark, greedy, conv mode ${p.eval.conv_mode}; scores in percent (CIDEr x 100)`,
+      `the first ${p.eval.limit} questions of each benchmark, the first ${p.eval.final_limit} after the last evaluated stage (a smaller benchmark whole); greedy, conv mode ${p.eval.conv_mode}; scores in percent (CIDEr x 100)`,
     ],
   ];
   const md = [

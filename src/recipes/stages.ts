@@ -190,7 +190,7 @@ export function checkPreset(p: RecipePreset): void {
     throw new ConfigError(
       `${where}: eval.conv_mode "${p.eval.conv_mode}" differs from sft.conv_template "${sftTemplate}" (evaluate in the template SFT trains)`,
     );
-  for (const k of ["limit", "batch_size", "max_new_tokens", "caption_max_new_tokens"] as const)
+  for (const k of ["limit", "final_limit", "batch_size", "max_new_tokens", "caption_max_new_tokens"] as const)
     if (!Number.isInteger(p.eval[k]) || p.eval[k] < 1)
       throw new ConfigError(`${where}: eval.${k} must be a positive integer, got ${p.eval[k]}`);
   for (const k of ["steps", "batch", "eval_size"] as const)
@@ -272,9 +272,16 @@ export function buildStages(p: RecipePreset): Stage[] {
       inputs: ["world"],
     },
   ];
+  // the last evaluated stage gets final_limit as its limit; the others' configs (and cache hashes)
+  // do not depend on it
+  const lastEvaluated = TRAIN_STAGES.filter((s) => p.eval.after.includes(s)).pop();
   const evalConfig = (after: TrainStageName) => {
-    const { after: _a, withhold_image_after: w, ...rest } = p.eval;
-    return { ...rest, withhold_image: w.includes(after) };
+    const { after: _a, withhold_image_after: w, final_limit, limit, ...rest } = p.eval;
+    return {
+      ...rest,
+      limit: after === lastEvaluated ? final_limit : limit,
+      withhold_image: w.includes(after),
+    };
   };
   let previous = "";
   for (const name of TRAIN_STAGES) {

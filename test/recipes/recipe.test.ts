@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { loadVila } from "../../src/io/model.js";
 import { openSafetensors } from "../../src/io/safetensors.js";
 import { FINISHED_FILE, readFinished, stageHash } from "../../src/recipes/cache.js";
-import { RECIPES } from "../../src/recipes/presets.js";
+import { RECIPES, type RecipePreset } from "../../src/recipes/presets.js";
 import { type RecipeResult, runRecipe } from "../../src/recipes/run.js";
 import { applyRecipeOverrides, buildStages, resolveRecipe } from "../../src/recipes/stages.js";
 import { ConfigError } from "../../src/train/config.js";
@@ -94,7 +94,10 @@ describe("world-smoke recipe", () => {
   it("writes the report with the eval table and baselines", () => {
     const md = fs.readFileSync(first.report.markdown, "utf8");
     const html = fs.readFileSync(first.report.html, "utf8");
-    assert.match(md, /\| benchmark \| metric \| shots \| stage 2 \(SFT\) \| most frequent answer/);
+    assert.match(
+      md,
+      /\| benchmark \| metric \| shots \| questions \| stage 2 \(SFT\) \| most frequent answer/,
+    );
     for (const b of RECIPES["world-smoke"].eval.benchmarks) assert.match(md, new RegExp(`\\| ${b} \\|`));
     assert.match(md, /image withheld/);
     assert.match(html, /<svg/);
@@ -116,7 +119,8 @@ describe("world-smoke recipe", () => {
   it("re-runs a changed stage and the stages after it only", async () => {
     const sft = await smoke(out, ["sft.learning_rate=5e-4"]);
     assert.deepEqual(sft.ran, ["sft", "eval_sft"]);
-    const ev = await smoke(out, ["eval.limit=2"]);
+    // eval_sft is the smoke recipe's only (so its last) eval stage: final_limit is its limit
+    const ev = await smoke(out, ["eval.final_limit=2"]);
     assert.deepEqual(ev.ran, ["eval_sft"]);
     const tower = await smoke(out, ["vision_tower.lr=1e-3"]);
     assert.deepEqual(tower.ran, ["vision_tower", "align", "pretrain", "sft", "eval_sft"]);
@@ -208,6 +212,27 @@ describe("recipe stages and cache keys", () => {
     ]);
   });
 
+  it("gives the last eval stage final_limit questions and the others limit", () => {
+    const limits = (p: RecipePreset) =>
+      Object.fromEntries(
+        buildStages(p)
+          .filter((s) => s.kind === "eval")
+          .map((s) => [s.name, s.config.limit]),
+      );
+    const tiny = RECIPES["world-tiny"];
+    const { limit, final_limit } = tiny.eval;
+    assert.ok(final_limit > limit);
+    assert.deepEqual(limits(tiny), { eval_align: limit, eval_pretrain: limit, eval_sft: final_limit });
+    assert.deepEqual(limits(applyRecipeOverrides(tiny, ["eval.after=[align, pretrain]"])), {
+      eval_align: limit,
+      eval_pretrain: final_limit,
+    });
+    // the earlier eval stages' configs, so their cache keys, do not depend on final_limit
+    const cfg = (p: RecipePreset) => buildStages(p).find((s) => s.name === "eval_pretrain")?.config;
+    assert.deepEqual(cfg(applyRecipeOverrides(tiny, ["eval.final_limit=7"])), cfg(tiny));
+    assert.ok(!("final_limit" in (cfg(tiny) ?? {})));
+  });
+
   it("types overrides like the values they replace", () => {
     const p = applyRecipeOverrides(RECIPES["world-tiny"], [
       "sft.max_steps=7",
@@ -251,6 +276,12 @@ describe("bad input fails before any work", () => {
       "world-smoke",
       ["world.dir=/no/such/world"],
       /world.dir .* is not a world folder/,
+    ],
+    [
+      "a question count of zero",
+      "world-smoke",
+      ["eval.final_limit=0"],
+      /eval.final_limit must be a positive integer, got 0/,
     ],
     ["an unknown benchmark", "world-smoke", ["eval.benchmarks=[vqa, vqa2]"], /unknown benchmark "vqa2"/],
     ["a recipe-owned key", "world-smoke", ["sft.init_from=/tmp"], /"init_from" is set by the recipe/],
