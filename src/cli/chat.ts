@@ -7,6 +7,7 @@
 
 import readline from "node:readline";
 import { generate, newSession, readImages, type SessionImage } from "../infer/index.js";
+import { promptFormatName } from "../tokenizer/templates.js";
 import { helpText, type OptionSpec, parseArgs } from "./args.js";
 import { GENERATION_SPEC, loadFromFlags, samplingOf } from "./infer.js";
 
@@ -53,9 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   rl.on("SIGINT", onInterrupt);
   process.on("SIGINT", onInterrupt);
 
-  say(
-    `vila chat: ${opts.model} (${session.opts.format.kind === "builtin" ? session.opts.format.template.name : "chat_template"}); /help for commands`,
-  );
+  say(`vila chat: ${opts.model} (${promptFormatName(session.opts.format)}); /help for commands`);
   let pending: SessionImage[] = [];
   rl.setPrompt("> ");
   if (tty) rl.prompt();

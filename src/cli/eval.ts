@@ -43,7 +43,8 @@ const SPEC: Record<string, OptionSpec> = {
   "max-new-tokens": { type: "number", describe: "tokens generated per answer at most", default: 128 },
   "conv-mode": {
     type: "string",
-    describe: "conversation template (vicuna_v1, llama_3, hermes-2, plain) or auto",
+    describe:
+      "conversation template (vicuna_v1, llama_3, hermes-2, plain), raw (no template: a model before SFT continues the text) or auto",
     default: "auto",
   },
   "prompt-format": {

@@ -13,6 +13,7 @@ import {
   type Pipeline,
   readImages,
 } from "../infer/index.js";
+import { promptFormatName } from "../tokenizer/templates.js";
 import { helpText, type OptionSpec, type Parsed, parseArgs } from "./args.js";
 
 /** Generation options shared by `vila infer` and `vila chat`. */
@@ -24,7 +25,8 @@ export const GENERATION_SPEC: Record<string, OptionSpec> = {
   },
   "conv-mode": {
     type: "string",
-    describe: "conversation template: vicuna_v1, llama_3, hermes-2, plain, or auto (from the checkpoint)",
+    describe:
+      "conversation template: vicuna_v1, llama_3, hermes-2, plain, raw (no template: a model before SFT continues the text), or auto (from the checkpoint)",
     default: "auto",
   },
   system: { type: "string", describe: "replace the template's system prompt" },
@@ -121,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
       tokens: result.tokens,
       usage: result.usage,
       timings: result.timings,
-      template: session.opts.format.kind === "builtin" ? session.opts.format.template.name : "chat_template",
+      template: promptFormatName(session.opts.format),
       prompt: turn.prompt,
       images: files,
     };

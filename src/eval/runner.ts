@@ -11,7 +11,7 @@ import { contextLimit, stackImages } from "../infer/session.js";
 import type { ImageTensor, PreprocessConfig } from "../io/image.js";
 import { loadImage, preprocessImage } from "../io/image.js";
 import type { VilaForCausalLM } from "../models/vila.js";
-import { type PromptFormat, resolvePromptFormat } from "../tokenizer/templates.js";
+import { type PromptFormat, promptFormatName, resolvePromptFormat } from "../tokenizer/templates.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { type EvalItem, type LoadedBenchmark, subsetBenchmark } from "./benchmarks.js";
 import { buildMessages, DEFAULT_DEMO_TEMPLATE, type FewShotFormat, selectDemos } from "./prompts.js";
@@ -124,7 +124,7 @@ class ImageLoader {
 }
 
 function convModeName(f: PromptFormat): string {
-  return f.kind === "builtin" ? f.template.name : "jinja";
+  return f.kind === "jinja" ? "jinja" : promptFormatName(f);
 }
 
 /**

@@ -60,6 +60,16 @@ export function renderPrompt(
     turns.push({ role: 1, text: null });
     return getPrompt(format.template, turns, opts.system !== undefined ? { system: opts.system } : {});
   }
+  if (format.kind === "raw") {
+    const text = messages
+      .map((m) =>
+        m.role === "user"
+          ? m.text.replaceAll(`${DEFAULT_IMAGE_TOKEN}\n`, DEFAULT_IMAGE_TOKEN)
+          : ` ${m.text}\n`,
+      )
+      .join("");
+    return opts.system !== undefined ? `${opts.system}\n${text}` : text;
+  }
   const msgs: ChatMessage[] = messages.map((m) => ({ role: m.role, content: m.text }));
   if (opts.system !== undefined) msgs.unshift({ role: "system", content: opts.system });
   return renderChatTemplate(format.source, msgs, {
@@ -104,6 +114,7 @@ export function stopConditions(
   if (tok.eosId !== null) ids.add(tok.eosId);
   let strings: string[];
   if (format.kind === "builtin") strings = stopStrings(format.template);
+  else if (format.kind === "raw") strings = ["\n"];
   else {
     // NVILA infer_stop_tokens: what the template writes right after an assistant message
     const sentinel = "<vila/sentinel>";

@@ -368,6 +368,8 @@ export interface EvalRow {
   metric: string;
   shots: number;
   withhold_image: boolean;
+  /** the prompt format: the conversation template, or "raw" */
+  conv_mode: string;
   score: number | null;
   count: number;
   seconds: number;
@@ -434,7 +436,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
         seed: c.seed,
         batchSize: c.batch_size,
         maxNewTokens: wb.name === "captions" ? c.caption_max_new_tokens : c.max_new_tokens,
-        convMode: c.conv_mode,
+        convMode: c.raw_benchmarks.includes(wb.name) ? "raw" : c.conv_mode,
         withholdImage: run.withhold,
         signal: ctx.signal,
       });
@@ -443,6 +445,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
         metric: r.metric,
         shots: run.shots,
         withhold_image: run.withhold,
+        conv_mode: r.convMode,
         score: r.score,
         count: r.count,
         seconds: r.timings.seconds,

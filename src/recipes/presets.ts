@@ -103,6 +103,9 @@ export interface RecipePreset {
     caption_max_new_tokens: number;
     /** conversation template of the prompts (the one SFT is trained with) */
     conv_mode: string;
+    /** benchmarks prompted raw (no template) after every stage: their in-context episodes are text
+     * as the base LLM was pre-trained on it, the paper's `<img>caption <img>caption <img>` form */
+    raw_benchmarks: string[];
     /** stages whose 0-shot runs are repeated with every image replaced by the mean image */
     withhold_image_after: string[];
     seed: number;
@@ -307,6 +310,7 @@ const WORLD_TINY: RecipePreset = {
     max_new_tokens: 8,
     caption_max_new_tokens: 32,
     conv_mode: "hermes-2",
+    raw_benchmarks: ["icl", "icl_text"],
     withhold_image_after: ["pretrain", "sft"],
     seed: 0,
   },
@@ -351,7 +355,7 @@ const WORLD_SMOKE: RecipePreset = {
   eval: {
     ...WORLD_TINY.eval,
     after: ["sft"],
-    benchmarks: ["vqa", "captions", "mmlu"],
+    benchmarks: ["vqa", "captions", "mmlu", "icl_text"],
     limit: 3,
     final_limit: 4,
     batch_size: 4,

@@ -305,7 +305,7 @@ export function writeRecipeReport(outDir: string, r: RecipeReportInput): RecipeR
     ],
     [
       "evaluation",
-      `the first ${p.eval.limit} questions of each benchmark, the first ${p.eval.final_limit} after the last evaluated stage (a smaller benchmark whole); greedy, conv mode ${p.eval.conv_mode}; scores in percent (CIDEr x 100)`,
+      `the first ${p.eval.limit} questions of each benchmark, the first ${p.eval.final_limit} after the last evaluated stage (a smaller benchmark whole); greedy, conv mode ${p.eval.conv_mode}${p.eval.raw_benchmarks.length ? ` (${p.eval.raw_benchmarks.join(", ")} raw: no template)` : ""}; scores in percent (CIDEr x 100)`,
     ],
   ];
   const md = [

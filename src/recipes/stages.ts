@@ -170,11 +170,10 @@ export function checkPreset(p: RecipePreset): void {
     for (const k of RECIPE_OWNED)
       if (k in frag) throw new ConfigError(`${where}: ${s}.${k} is set by the recipe; remove it`);
   }
-  for (const b of p.eval.benchmarks)
-    if (!(BENCH_NAMES as readonly string[]).includes(b))
-      throw new ConfigError(
-        `${where}: eval.benchmarks: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`,
-      );
+  for (const list of ["benchmarks", "raw_benchmarks"] as const)
+    for (const b of p.eval[list])
+      if (!(BENCH_NAMES as readonly string[]).includes(b))
+        throw new ConfigError(`${where}: eval.${list}: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`);
   for (const list of ["after", "withhold_image_after"] as const)
     for (const s of p.eval[list])
       if (!(TRAIN_STAGES as readonly string[]).includes(s))

@@ -93,7 +93,7 @@ export function getConvTemplate(name: string): ConvTemplate {
   const t = CONV_TEMPLATES[name];
   if (!t)
     throw new Error(
-      `unknown conversation template "${name}" (known: ${Object.keys(CONV_TEMPLATES).join(", ")}, auto)`,
+      `unknown conversation template "${name}" (known: ${Object.keys(CONV_TEMPLATES).join(", ")}, raw, auto)`,
     );
   return t;
 }
@@ -137,8 +137,22 @@ export function templateNameForModel(modelNameOrPath: string): string | null {
   return null;
 }
 
-/** A chosen way to build prompts: a built-in template or the model's Jinja chat_template. */
-export type PromptFormat = { kind: "builtin"; template: ConvTemplate } | { kind: "jinja"; source: string };
+/**
+ * A chosen way to build prompts: a built-in template, the model's Jinja chat_template, or `raw`: no
+ * template, for models before SFT. A raw prompt is the text as the model was pre-trained on it
+ * ("<image>" straight before its text, as in VILA's pair and MMC4 samples; each finished assistant
+ * message " {answer}\n", the paper's in-context form `<img>caption <img>caption <img>`), and
+ * generation stops at the end of the line.
+ */
+export type PromptFormat =
+  | { kind: "builtin"; template: ConvTemplate }
+  | { kind: "jinja"; source: string }
+  | { kind: "raw" };
+
+/** The name of a prompt format as --conv-mode takes it ("chat_template" for a Jinja template). */
+export function promptFormatName(f: PromptFormat): string {
+  return f.kind === "builtin" ? f.template.name : f.kind === "raw" ? "raw" : "chat_template";
+}
 
 /**
  * Resolves `--conv-mode`: a built-in name, or "auto" = the model-name mapping first (VILA1.5), then
@@ -148,12 +162,13 @@ export function resolvePromptFormat(
   mode: string,
   ckpt: { modelName?: string; chatTemplate?: string | null } = {},
 ): PromptFormat {
+  if (mode === "raw") return { kind: "raw" };
   if (mode !== "auto") return { kind: "builtin", template: getConvTemplate(mode) };
   const byName = ckpt.modelName ? templateNameForModel(ckpt.modelName) : null;
   if (byName) return { kind: "builtin", template: getConvTemplate(byName) };
   if (ckpt.chatTemplate) return { kind: "jinja", source: ckpt.chatTemplate };
   throw new Error(
-    `conversation template "auto": model name "${ckpt.modelName ?? ""}" matches none of ${CONVERSATION_MODE_MAPPING.map(([k]) => k).join(", ")} and tokenizer_config.json has no chat_template; pass one of ${Object.keys(CONV_TEMPLATES).join(", ")}`,
+    `conversation template "auto": model name "${ckpt.modelName ?? ""}" matches none of ${CONVERSATION_MODE_MAPPING.map(([k]) => k).join(", ")} and tokenizer_config.json has no chat_template; pass one of ${Object.keys(CONV_TEMPLATES).join(", ")} or raw`,
   );
 }
 

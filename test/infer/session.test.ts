@@ -14,9 +14,11 @@ import {
   checkImageCount,
   renderPrompt,
   stopConditions,
+  tokenizePrompt,
 } from "../../src/infer/prompt.js";
 import { ChatSession, type SessionImage } from "../../src/infer/session.js";
-import { getConvTemplate } from "../../src/tokenizer/templates.js";
+import { IMAGE_TOKEN_INDEX } from "../../src/tokenizer/constants.js";
+import { getConvTemplate, promptFormatName, resolvePromptFormat } from "../../src/tokenizer/templates.js";
 import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 
 const FX = "test/fixtures/models";
@@ -72,6 +74,29 @@ test("built-in templates render VILA's exact multi-turn prompts", async () => {
     stopConditions({ kind: "builtin", template: getConvTemplate("hermes-2") }, tok).stopTokenIds,
     [2],
   ); // EOS t2
+});
+
+test("raw prompts: the text as pre-trained on, no template; generation stops at the end of the line", async () => {
+  const tok = await loadTokenizer(`${FX}/vila15/llm`);
+  const msgs = [
+    { role: "user" as const, text: "<image>\nWhat is it?" },
+    { role: "assistant" as const, text: "A cat." },
+    { role: "user" as const, text: "Color?" },
+  ];
+  const raw = resolvePromptFormat("raw");
+  assert.deepEqual(raw, { kind: "raw" });
+  assert.equal(promptFormatName(raw), "raw");
+  // "<image>" straight before its text (VILA's pair and MMC4 samples); a finished answer is " {answer}\n"
+  assert.equal(renderPrompt(raw, msgs, tok), "<image>What is it? A cat.\nColor?");
+  assert.equal(renderPrompt(raw, msgs.slice(0, 1), tok, { system: "S" }), "S\n<image>What is it?");
+  const stops = stopConditions(raw, tok);
+  assert.deepEqual(stops.stopStrings, ["\n"]);
+  assert.ok(stops.stopTokenIds.includes(2), "EOS stops too");
+  // tokenized like the built-in templates (tokenizer_image_token): -200 for the image
+  const text = renderPrompt(raw, msgs.slice(0, 1), tok);
+  const ids = tokenizePrompt(text, tok, raw);
+  assert.deepEqual(ids, tokenizePrompt(text, tok, { kind: "builtin", template: getConvTemplate("plain") }));
+  assert.equal(ids.filter((i) => i === IMAGE_TOKEN_INDEX).length, 1);
 });
 
 test("a session keeps turns and images, re-sends all images in order, and fails without changing", async () => {

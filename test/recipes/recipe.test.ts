@@ -104,8 +104,10 @@ describe("world-smoke recipe", () => {
     assert.match(html, /<table>/);
     const evalStage = first.stages.find((s) => s.stage.kind === "eval");
     const rep = JSON.parse(fs.readFileSync(path.join(evalStage!.dir, "eval.json"), "utf8"));
-    // vqa and captions at 0 and 4 shots and with the image withheld, mmlu at 0 shots
-    assert.equal(rep.rows.length, 7);
+    // vqa and captions at 0 and 4 shots and with the image withheld, mmlu at 0 shots, icl_text at
+    // 0 and 4 shots, prompted raw (no template)
+    assert.equal(rep.rows.length, 9);
+    for (const row of rep.rows) assert.equal(row.conv_mode, row.bench === "icl_text" ? "raw" : "hermes-2");
   });
 
   it("re-runs nothing when nothing changed", async () => {
@@ -284,6 +286,12 @@ describe("bad input fails before any work", () => {
       /eval.final_limit must be a positive integer, got 0/,
     ],
     ["an unknown benchmark", "world-smoke", ["eval.benchmarks=[vqa, vqa2]"], /unknown benchmark "vqa2"/],
+    [
+      "an unknown raw benchmark",
+      "world-smoke",
+      ["eval.raw_benchmarks=[icl, icl_txt]"],
+      /eval.raw_benchmarks: unknown benchmark "icl_txt"/,
+    ],
     ["a recipe-owned key", "world-smoke", ["sft.init_from=/tmp"], /"init_from" is set by the recipe/],
     ["an invalid trainer value", "world-smoke", ["sft.learning_rate=-1"], /sft.learning_rate/],
     [
