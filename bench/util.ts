@@ -22,12 +22,34 @@ export function timeRuns(fn: () => void, runs: number, warmup = 1): number[] {
   return out;
 }
 
-/** The Python that has numpy and torch, or null with the reason. */
+/** GFLOP/s of one thread on a 384 x 384 matmul below which the peer's BLAS is Debian's reference
+ * libblas (~6 GFLOP/s here; OpenBLAS does 40+): its figures would flatter vila-ts. */
+const REFERENCE_BLAS_GFLOPS = 15;
+
+/** A peer's single-thread matmul speed, to tell OpenBLAS from the reference BLAS. */
+function peerGflops(py: string, module: "numpy" | "torch"): number | null {
+  const code =
+    module === "torch"
+      ? "import torch,time\ntorch.set_num_threads(1)\na=torch.randn(384,384);b=torch.randn(384,384);a@b\nt=time.perf_counter()\nfor _ in range(20): a@b\nprint(20*2*384**3/(time.perf_counter()-t)/1e9)"
+      : "import numpy as np,time\na=np.random.rand(384,384).astype(np.float32);b=a.copy();a@b\nt=time.perf_counter()\nfor _ in range(20): a@b\nprint(20*2*384**3/(time.perf_counter()-t)/1e9)";
+  const r = spawnSync(py, ["-c", code], { encoding: "utf8", env: peerEnv(1) });
+  const g = Number.parseFloat(r.stdout);
+  return r.status === 0 && Number.isFinite(g) ? g : null;
+}
+
+/** The Python that has numpy and torch, or null with the reason. Warns when its BLAS is the slow
+ * reference one (Debian without libopenblas0-pthread), since the peer figures are then not fair. */
 export function peerPython(module: "numpy" | "torch"): { python: string | null; why: string } {
   for (const py of ["/usr/bin/python3", "python3"]) {
     if (py.startsWith("/") && !existsSync(py)) continue;
     const r = spawnSync(py, ["-c", `import ${module}`], { encoding: "utf8" });
-    if (r.status === 0) return { python: py, why: "" };
+    if (r.status !== 0) continue;
+    const g = peerGflops(py, module);
+    if (g !== null && g < REFERENCE_BLAS_GFLOPS)
+      console.warn(
+        `warning: ${py}'s ${module} multiplies 384 x 384 matrices at ${g.toFixed(1)} GFLOP/s on one thread: the reference BLAS, not OpenBLAS (apt-get install libopenblas0-pthread). Its figures below are not a fair peer.`,
+      );
+    return { python: py, why: "" };
   }
   return {
     python: null,

@@ -204,3 +204,18 @@ export function trivialBaselines(bench: LoadedBenchmark): Baselines {
     chance,
   };
 }
+
+/**
+ * The copying baseline of a k-shot in-context benchmark: every question answered with the most
+ * frequent answer among its own first k demonstrations (ties: the earliest). A model above it uses
+ * which demonstration matches the query (the binding), not only which answers the episode offers.
+ * null when k is 0 or a question has no demonstrations of its own.
+ * @example demoMajorityBaseline(loadWorldBenchmark("world", "icl_text"), 4)
+ */
+export function demoMajorityBaseline(bench: LoadedBenchmark, k: number): number | null {
+  if (k <= 0 || bench.truth.kind === "none" || bench.items.some((it) => !it.demos?.length)) return null;
+  const preds = new Map(
+    bench.items.map((it) => [it.id, mostFrequent((it.demos ?? []).slice(0, k).map((d) => d.answer)) ?? ""]),
+  );
+  return scoreBenchmark(bench, preds).score;
+}

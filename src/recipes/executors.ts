@@ -9,6 +9,7 @@ import path from "node:path";
 import { openDataset } from "../data/dataset.js";
 import {
   type Baselines,
+  demoMajorityBaseline,
   type EvalResult,
   evaluate,
   listWorldBenchmarks,
@@ -371,6 +372,9 @@ export interface EvalRow {
   /** the prompt format: the conversation template, or "raw" */
   conv_mode: string;
   score: number | null;
+  /** k-shot rows of benchmarks whose questions carry their own demonstrations: the score of
+   * answering with the most frequent demonstration answer (copying, not binding); else null */
+  demo_majority: number | null;
   count: number;
   seconds: number;
   generated_tokens: number;
@@ -447,6 +451,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
         withhold_image: run.withhold,
         conv_mode: r.convMode,
         score: r.score,
+        demo_majority: demoMajorityBaseline(bench, run.shots),
         count: r.count,
         seconds: r.timings.seconds,
         generated_tokens: r.timings.generatedTokens,

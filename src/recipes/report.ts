@@ -208,18 +208,33 @@ function effects(evals: Map<string, EvalReport>): string[] {
           ...rep.rows.filter((r) => r.bench === bench && !r.withhold_image).map((r) => r.shots),
         );
         const f = k > 0 ? scoreOf(rep, bench, k, false) : null;
-        return z !== null && f !== null ? { s, z, k, f } : null;
+        const copy =
+          rep.rows.find((r) => r.bench === bench && r.shots === k && !r.withhold_image)?.demo_majority ??
+          null;
+        return z !== null && f !== null ? { s, z, k, f, copy } : null;
       })
-      .filter((x): x is { s: string; z: number; k: number; f: number } => x !== null);
+      .filter((x): x is { s: string; z: number; k: number; f: number; copy: number | null } => x !== null);
   for (const bench of ["icl", "icl_text"]) {
     const rows = icl(bench);
     if (!rows.length) continue;
     const gains = rows
-      .map((r) => `${STAGE_LABEL[r.s] ?? r.s} ${n1(r.z)} -> ${n1(r.f)} at ${r.k} shots`)
+      .map(
+        (r) =>
+          `${STAGE_LABEL[r.s] ?? r.s} ${n1(r.z)} -> ${n1(r.f)} at ${r.k} shots${r.copy !== null ? ` (copying the demonstrations' most frequent answer: ${n1(r.copy)})` : ""}`,
+      )
       .join("; ");
-    const appears = rows.some((r) => r.f - r.z >= 10);
+    // in-context learning: demonstrations help by 10+ points and the model beats copying the
+    // episode's most frequent answer by the clear margin (it uses the binding, not only the answers)
+    const appears = rows.some((r) => r.f - r.z >= 10 && (r.copy === null || r.f - r.copy >= CLEAR_MARGIN));
+    const copies = !appears && rows.some((r) => r.f - r.z >= 10);
     out.push(
-      `**In-context learning (${bench}).** ${gains}. ${appears ? "Demonstrations help by 10+ points: in-context learning is visible." : "No gain of 10+ points from demonstrations: in-context learning does not appear at this scale (the calibration needed a base LLM trained on ~3M tokens with many in-context episodes; see world-small)."}`,
+      `**In-context learning (${bench}).** ${gains}. ${
+        appears
+          ? `Demonstrations help by 10+ points, ${CLEAR_MARGIN}+ above copying their most frequent answer: in-context learning is visible.`
+          : copies
+            ? `Demonstrations help by 10+ points, but no more than copying their most frequent answer: the model takes its answer from the demonstrations without using which one matches the query (the calibration saw this stage before in-context learning appeared).`
+            : "No gain of 10+ points from demonstrations: in-context learning does not appear at this scale (the calibration needed a base LLM trained on ~3M tokens with many in-context episodes; see world-small)."
+      }`,
     );
   }
   const mmlu = [...evals.entries()]

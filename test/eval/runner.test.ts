@@ -23,7 +23,7 @@ import { run as runEval } from "../../src/cli/eval.js";
 import { loadBenchmark, loadWorldBenchmark } from "../../src/eval/benchmarks.js";
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
 import { evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
-import { trivialBaselines } from "../../src/eval/score.js";
+import { demoMajorityBaseline, trivialBaselines } from "../../src/eval/score.js";
 import { loadPipeline, type Pipeline } from "../../src/infer/pipeline.js";
 import { generateWorld } from "../../src/world/index.js";
 
@@ -232,6 +232,42 @@ test("trivial baselines: the support's most frequent answer and the test prior, 
   const mc = trivialBaselines(loadWorldBenchmark(world, "mmlu"));
   assert.equal(mc.chance, 25);
   assert.equal(mc.supportMajority, null);
+});
+
+test("the in-context copying baseline answers each question with its demonstrations' most frequent answer", () => {
+  const b = join(dir, "demo-majority");
+  mkdirSync(b);
+  const episodes = [
+    ["dax", "wug", "wug", "dax"],
+    ["fep", "blick", "blick", "fep"],
+    ["zorn", "mip", "mip", "mip"],
+  ];
+  const gold = ["dax", "blick", "mip"];
+  writeFileSync(
+    join(b, "q.jsonl"),
+    episodes
+      .map((e, i) => {
+        const demos = e.map((answer, j) => ({ text: `k${j}:`, answer }));
+        return `${JSON.stringify({ question_id: i, text: "k:", demos })}\n`;
+      })
+      .join(""),
+  );
+  writeFileSync(
+    join(b, "a.json"),
+    JSON.stringify({ annotations: gold.map((a, i) => ({ question_id: i, answers: Array(10).fill(a) })) }),
+  );
+  const bench = loadBenchmark({ questions: join(b, "q.jsonl"), answers: [join(b, "a.json")] });
+  const near = (x: number | null, y: number) =>
+    assert.ok(x !== null && Math.abs(x - y) < 1e-9, `${x} vs ${y}`);
+  // 4 shots: dax (a 2-2 tie goes to the earliest) right, fep (tie) wrong, mip right
+  near(demoMajorityBaseline(bench, 4), 200 / 3);
+  // 1 shot: the first answer: dax right, fep wrong, zorn wrong
+  near(demoMajorityBaseline(bench, 1), 100 / 3);
+  // 3 shots: wug wrong, blick right, mip right
+  near(demoMajorityBaseline(bench, 3), 200 / 3);
+  assert.equal(demoMajorityBaseline(bench, 0), null);
+  // questions without demonstrations of their own have no copying baseline
+  assert.equal(demoMajorityBaseline(loadWorldBenchmark(world, "vqa"), 4), null);
 });
 
 test("a question without a prediction counts as wrong and is reported, never skipped", () => {

@@ -9,6 +9,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { loadWorldBenchmark, subsetBenchmark } from "../../src/eval/benchmarks.js";
+import { demoMajorityBaseline } from "../../src/eval/score.js";
 import { loadVila } from "../../src/io/model.js";
 import { openSafetensors } from "../../src/io/safetensors.js";
 import { FINISHED_FILE, readFinished, stageHash } from "../../src/recipes/cache.js";
@@ -108,6 +110,24 @@ describe("world-smoke recipe", () => {
     // 0 and 4 shots, prompted raw (no template)
     assert.equal(rep.rows.length, 9);
     for (const row of rep.rows) assert.equal(row.conv_mode, row.bench === "icl_text" ? "raw" : "hermes-2");
+    // the 4-shot in-context row carries its copying baseline, computed from the questions' own demos
+    const icl4 = rep.rows.find(
+      (r: { bench: string; shots: number }) => r.bench === "icl_text" && r.shots === 4,
+    );
+    const world = first.stages.find((s) => s.stage.kind === "world");
+    const full = loadWorldBenchmark(path.join(world!.dir, "world"), "icl_text");
+    const bench = subsetBenchmark(full, full.items.slice(0, RECIPES["world-smoke"].eval.final_limit));
+    assert.equal(icl4.demo_majority, demoMajorityBaseline(bench, 4));
+    for (const r of rep.rows)
+      assert.equal(
+        r.demo_majority === null,
+        r.bench !== "icl_text" || r.shots === 0,
+        `${r.bench} ${r.shots}`,
+      );
+    assert.match(
+      md,
+      /In-context learning \(icl_text\)\.\*\* .* at 4 shots \(copying the demonstrations' most frequent answer: [\d.]+\)/,
+    );
   });
 
   it("re-runs nothing when nothing changed", async () => {
