@@ -184,7 +184,7 @@ export async function run(argv: string[]): Promise<number> {
       source: o.predictions as string,
     });
     const modelId = o.model ? basename(resolve(o.model as string)) : basename(o.predictions as string);
-    const summary = benchSummary(bench, result, trivialBaselines(bench), {
+    const summary = benchSummary(bench, result, trivialBaselines(bench, shots), {
       model: modelId,
       shots,
       seed: o.seed as number,
@@ -240,7 +240,7 @@ export async function run(argv: string[]): Promise<number> {
             process.stderr.write(`\reval: ${bench.name} ${d}/${n}${d === n ? "\n" : ""}`);
         },
       });
-      const summary = benchSummary(result.evaluated, result, trivialBaselines(result.evaluated), {
+      const summary = benchSummary(result.evaluated, result, trivialBaselines(result.evaluated, shots), {
         model: modelId,
         shots,
         seed: result.seed,

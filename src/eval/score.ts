@@ -162,6 +162,9 @@ export interface Baselines {
   testMajority: ConstantBaseline | null;
   /** multiple choice: expected accuracy of a uniform random letter. */
   chance: number | null;
+  /** k-shot questions with their own demonstrations: each answered with the most frequent answer of
+   * its first k demonstrations (demoMajorityBaseline); null at 0 shots or without own demos. */
+  demoMajority: number | null;
 }
 
 function mostFrequent(answers: readonly string[]): string | null {
@@ -180,11 +183,12 @@ function constant(bench: LoadedBenchmark, answer: string | null): ConstantBaseli
 }
 
 /**
- * Trivial baselines scored with the benchmark's metric, to put beside model scores.
+ * Trivial baselines scored with the benchmark's metric, to put beside model scores at `shots` shots.
  * @example trivialBaselines(bench).supportMajority?.score
  */
-export function trivialBaselines(bench: LoadedBenchmark): Baselines {
-  if (bench.truth.kind === "none") return { supportMajority: null, testMajority: null, chance: null };
+export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
+  if (bench.truth.kind === "none")
+    return { supportMajority: null, testMajority: null, chance: null, demoMajority: null };
   const supportAnswers = [
     ...bench.support.map((d) => d.answer),
     ...bench.items.flatMap((it) => (it.demos ?? []).map((d) => d.answer)),
@@ -202,6 +206,7 @@ export function trivialBaselines(bench: LoadedBenchmark): Baselines {
     supportMajority: constant(bench, mostFrequent(supportAnswers)),
     testMajority: constant(bench, mostFrequent(testAnswers)),
     chance,
+    demoMajority: demoMajorityBaseline(bench, shots),
   };
 }
 

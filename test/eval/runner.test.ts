@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
 import { run as runEval } from "../../src/cli/eval.js";
-import { loadBenchmark, loadWorldBenchmark } from "../../src/eval/benchmarks.js";
+import { loadBenchmark, loadWorldBenchmark, subsetBenchmark } from "../../src/eval/benchmarks.js";
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
 import { evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
 import { demoMajorityBaseline, trivialBaselines } from "../../src/eval/score.js";
@@ -355,6 +355,27 @@ test("vila eval: predictions, summary.json, summary.md and a self-contained repo
     capAnn.images.slice(0, 5).map((i) => i.id),
   );
   assert.ok(readFileSync(join(out, "summary.md"), "utf8").includes("| vqa | vqa | 0 | 5 |"));
+
+  // k shots on an in-context benchmark, raw: the summary carries the copying baseline
+  const rawOut = join(dir, "cli-raw");
+  console.log = () => {};
+  try {
+    const code = await runEval([
+      ...["--model", modelDir, "--world", world, "--bench", "icl_text", "--shots", "2"],
+      ...["--conv-mode", "raw", "--max-new-tokens", "4", "--limit", "5", "--out", rawOut, "--json"],
+    ]);
+    assert.equal(code, 0);
+  } finally {
+    console.log = log;
+  }
+  const rawSummary = JSON.parse(readFileSync(join(rawOut, "icl_text", "summary.json"), "utf8"));
+  assert.equal(rawSummary.conv_mode, "raw");
+  const iclText = loadWorldBenchmark(world, "icl_text");
+  assert.equal(
+    rawSummary.baselines.demo_majority,
+    demoMajorityBaseline(subsetBenchmark(iclText, iclText.items.slice(0, 5)), 2),
+  );
+  assert.equal(typeof rawSummary.baselines.demo_majority, "number");
 
   // rescoring the predictions file with one line removed: the question counts as wrong and is listed
   const pred = join(out, "vqa/predictions.jsonl");
