@@ -232,8 +232,8 @@ function effects(evals: Map<string, EvalReport>): string[] {
         appears
           ? `Demonstrations help by 10+ points, ${CLEAR_MARGIN}+ above copying their most frequent answer: in-context learning is visible.`
           : copies
-            ? `Demonstrations help by 10+ points, but no more than copying their most frequent answer: the model takes its answer from the demonstrations without using which one matches the query (the calibration saw this stage before in-context learning appeared).`
-            : "No gain of 10+ points from demonstrations: in-context learning does not appear at this scale (the calibration needed a base LLM trained on ~3M tokens with many in-context episodes; see world-small)."
+            ? `Demonstrations help by 10+ points, but not ${CLEAR_MARGIN}+ above copying their most frequent answer: the model takes its answer from the demonstrations without using which one matches the query (the calibration saw this stage before in-context learning appeared).`
+            : "No gain of 10+ points from demonstrations: in-context learning does not appear at this scale (the calibration needed a base LLM trained on ~3M tokens with many in-context episodes)."
       }`,
     );
   }
