@@ -375,10 +375,11 @@ const WORLD_SMALL: RecipePreset = {
     learning_rate: 2e-3,
     per_device_train_batch_size: 32,
     model_max_length: 256,
-    // 3000 steps of 32 x 256 (~18 minutes): measured on the first 300 icl_text episodes, raw, at 2 /
-    // 4 / 8 shots, 50.3 / 51.7 / 44.7 against copying the demonstrations' most frequent answer 51.3
-    // / 47.3 / 41.7; after 1000 steps 34.7 / 35.0 / 35.3, below copying. The calibration's d-128 model
-    // learned text in-context binding at ~3M tokens; this corpus's episodes are more varied
+    // 3000 steps of 32 documents (6.7M tokens, ~18 minutes): measured on the first 300 icl_text
+    // episodes, raw, at 2 / 4 / 8 shots, 50.3 / 51.7 / 44.7 against copying the demonstrations' most
+    // frequent answer 51.3 / 47.3 / 41.7; after 1000 steps (2.2M tokens) 34.7 / 35.0 / 35.3, below
+    // copying. The calibration's d-128 model (a 130-token vocabulary) learned text in-context binding
+    // at ~3M tokens; here it has not appeared by 6.7M (docs/ARCHITECTURE.md)
     max_steps: 3000,
     logging_steps: 50,
   },
