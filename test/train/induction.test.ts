@@ -1,11 +1,11 @@
-// The training path learns to copy from context (an induction head), the circuit in-context
-// learning is built on: sequences "BOS x1..x16 x1..x16" of random tokens, four packed per row with
-// segment ids and positions restarting per sample, as the trainer packs them. The first half is
-// unpredictable (loss stays near ln 62); the second half can only be predicted by attending back to
-// the same sample's first half. Measured with this setup: ~0.02 nats there after 100 AdamW steps (the same
-// run unpacked gives the same losses); attention that cannot learn to look back leaves it near ln 62.
-// World-small's base LLM has not learned its corpus's in-context bindings (docs/ARCHITECTURE.md):
-// this shows that the engine and the packed training path are not why.
+// The training path learns to copy from earlier in a sample: sequences "BOS x1..x16 x1..x16" of
+// random tokens, four packed per row with segment ids and positions restarting per sample, as the
+// trainer packs them. The first half is unpredictable (loss stays near ln 62); the second half can
+// only be predicted by attending back 15 positions in the same sample and copying. Measured with
+// this setup: ~0.02 nats there after 100 AdamW steps (the same run unpacked gives the same losses);
+// attention or RoPE that cannot learn to look back, or a packed row whose positions do not restart,
+// leaves it near ln 62. (The offset is fixed, so this is positional copying; content-based induction,
+// with the offset varying, takes hundreds of steps here and in PyTorch alike: docs/ARCHITECTURE.md.)
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -40,7 +40,7 @@ function meanLoss(logits: Tensor, labels: Int32Array, lo: number, hi: number): n
   return sum / n;
 }
 
-test("a 2-layer Llama learns to copy from earlier in its own packed sample (induction)", () => {
+test("a 2-layer Llama learns to copy from earlier in its own packed sample", () => {
   const model = new LlamaForCausalLM(
     {
       hidden_size: 128,
