@@ -178,6 +178,47 @@ export function visualVerdicts(evals: Map<string, EvalReport>, stage?: string): 
   });
 }
 
+/**
+ * In-context learning on an in-context benchmark, stage by stage: the 0-shot score, each k-shot
+ * score and its copying baseline (answering with the demonstrations' most frequent answer). It is
+ * visible at a stage when the most demonstrations lift the score by 10+ points and every k-shot
+ * score is CLEAR_MARGIN+ above copying at that k: a model that only repeats an answer the episode
+ * offers is at or below copying. null when the benchmark was not evaluated with demonstrations.
+ */
+export function iclVerdict(
+  evals: Map<string, EvalReport>,
+  bench: string,
+): { visible: boolean; copies: boolean; text: string } | null {
+  const stages = [...evals.entries()].flatMap(([s, rep]) => {
+    const z = scoreOf(rep, bench, 0, false);
+    const shots = rep.rows
+      .filter((r) => r.bench === bench && !r.withhold_image && r.shots > 0 && r.score !== null)
+      .sort((a, b) => a.shots - b.shots)
+      .map((r) => ({ k: r.shots, f: r.score as number, copy: r.demo_majority ?? null }));
+    return z !== null && shots.length ? [{ s, z, shots }] : [];
+  });
+  if (!stages.length) return null;
+  const gain = (x: (typeof stages)[number]) => (x.shots.at(-1)?.f ?? 0) - x.z >= 10;
+  const aboveCopying = (x: (typeof stages)[number]) =>
+    x.shots.every((r) => r.copy === null || r.f - r.copy >= CLEAR_MARGIN);
+  const visible = stages.some((x) => gain(x) && aboveCopying(x));
+  const copies = !visible && stages.some(gain);
+  const detail = stages
+    .map(
+      (x) =>
+        `${STAGE_LABEL[x.s] ?? x.s} ${n1(x.z)} at 0 shots, ${x.shots
+          .map((r) => `${n1(r.f)} at ${r.k}${r.copy !== null ? ` (copying ${n1(r.copy)})` : ""}`)
+          .join(", ")}`,
+    )
+    .join("; ");
+  const verdict = visible
+    ? `Demonstrations help by 10+ points and every k-shot score is ${CLEAR_MARGIN}+ above copying the demonstrations' most frequent answer: in-context learning is visible.`
+    : copies
+      ? `Demonstrations help by 10+ points, but not ${CLEAR_MARGIN}+ above copying their most frequent answer at every shot count: the model takes its answer from the demonstrations without reliably using which one matches the query (the calibration saw this stage before in-context learning appeared).`
+      : "No gain of 10+ points from demonstrations: in-context learning does not appear at this scale (the calibration needed a base LLM trained on ~3M tokens with many in-context episodes).";
+  return { visible, copies, text: `**In-context learning (${bench}).** ${detail}. ${verdict}` };
+}
+
 /** Statements about the paper's effects, each computed from this run's numbers. */
 function effects(evals: Map<string, EvalReport>): string[] {
   const out: string[] = [];
@@ -200,42 +241,9 @@ function effects(evals: Map<string, EvalReport>): string[] {
       `**Image use after ${STAGE_LABEL[s] ?? s}.** ${clear.map((v) => `${v.bench} ${n1(v.score)} vs ${n1(v.best)}`).join(", ")} (score vs the better trivial baseline, 0-shot).`,
     );
   }
-  const icl = (bench: string) =>
-    [...evals.entries()]
-      .map(([s, rep]) => {
-        const z = scoreOf(rep, bench, 0, false);
-        const k = Math.max(
-          ...rep.rows.filter((r) => r.bench === bench && !r.withhold_image).map((r) => r.shots),
-        );
-        const f = k > 0 ? scoreOf(rep, bench, k, false) : null;
-        const copy =
-          rep.rows.find((r) => r.bench === bench && r.shots === k && !r.withhold_image)?.demo_majority ??
-          null;
-        return z !== null && f !== null ? { s, z, k, f, copy } : null;
-      })
-      .filter((x): x is { s: string; z: number; k: number; f: number; copy: number | null } => x !== null);
   for (const bench of ["icl", "icl_text"]) {
-    const rows = icl(bench);
-    if (!rows.length) continue;
-    const gains = rows
-      .map(
-        (r) =>
-          `${STAGE_LABEL[r.s] ?? r.s} ${n1(r.z)} -> ${n1(r.f)} at ${r.k} shots${r.copy !== null ? ` (copying the demonstrations' most frequent answer: ${n1(r.copy)})` : ""}`,
-      )
-      .join("; ");
-    // in-context learning: demonstrations help by 10+ points and the model beats copying the
-    // episode's most frequent answer by the clear margin (it uses the binding, not only the answers)
-    const appears = rows.some((r) => r.f - r.z >= 10 && (r.copy === null || r.f - r.copy >= CLEAR_MARGIN));
-    const copies = !appears && rows.some((r) => r.f - r.z >= 10);
-    out.push(
-      `**In-context learning (${bench}).** ${gains}. ${
-        appears
-          ? `Demonstrations help by 10+ points, ${CLEAR_MARGIN}+ above copying their most frequent answer: in-context learning is visible.`
-          : copies
-            ? `Demonstrations help by 10+ points, but not ${CLEAR_MARGIN}+ above copying their most frequent answer: the model takes its answer from the demonstrations without using which one matches the query (the calibration saw this stage before in-context learning appeared).`
-            : "No gain of 10+ points from demonstrations: in-context learning does not appear at this scale (the calibration needed a base LLM trained on ~3M tokens with many in-context episodes)."
-      }`,
-    );
+    const v = iclVerdict(evals, bench);
+    if (v) out.push(v.text);
   }
   const mmlu = [...evals.entries()]
     .map(([s, rep]) => ({ s, v: scoreOf(rep, "mmlu", 0, false) }))

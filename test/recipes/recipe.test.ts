@@ -126,7 +126,7 @@ describe("world-smoke recipe", () => {
       );
     assert.match(
       md,
-      /In-context learning \(icl_text\)\.\*\* .* at 4 shots \(copying the demonstrations' most frequent answer: [\d.]+\)/,
+      /In-context learning \(icl_text\)\.\*\* stage 2 \(SFT\) [\d.]+ at 0 shots, [\d.]+ at 4 \(copying [\d.]+\)/,
     );
   });
 
