@@ -34,7 +34,9 @@ const AVX512_CORES = new Set(["SkylakeX", "Cooperlake", "SapphireRapids"]);
 function runsFor([M, N, K]: Shape, quick: boolean): number {
   if (quick) return 3;
   const flops = 2 * M * N * K;
-  return flops > 3e10 ? 3 : flops > 3e9 ? 5 : 7;
+  // small shapes take well under a millisecond: more runs, so the median is not the thread pool's
+  // first wake-up after a thread-count change (256^3 read 0.11x numpy at 2 threads with 7 runs)
+  return flops > 3e10 ? 3 : flops > 3e9 ? 5 : flops > 1e8 ? 7 : 31;
 }
 
 /** Wall-clock GFLOP/s and GFLOP per CPU-second of this process (medians over the runs). */
@@ -57,12 +59,16 @@ function timeOurs(b: Backend, [M, N, K, transB]: Shape, runs: number): { wall: n
   };
   const cpu: number[] = [];
   const t = median(
-    timeRuns(() => {
-      const c0 = process.cpuUsage();
-      b.gemm({ ...args, ...rest });
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1e6);
-    }, runs),
+    timeRuns(
+      () => {
+        const c0 = process.cpuUsage();
+        b.gemm({ ...args, ...rest });
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1e6);
+      },
+      runs,
+      runs > 7 ? 5 : 1,
+    ),
   );
   const flops = 2 * M * N * K;
   return { wall: flops / t / 1e9, cpu: flops / Math.max(median(cpu.slice(-runs)), 1e-9) / 1e9 };
