@@ -124,13 +124,13 @@ function evalTable(preset: RecipePreset, evals: Map<string, EvalReport>): TableR
   for (const bench of preset.eval.benchmarks) {
     // the baselines of the last stage that evaluated this benchmark: the verdict's (its question
     // sample may be larger than the earlier stages'; the questions column gives each stage's count)
-    const anyRep = [...evals.values()].reverse().find((e) => e.rows.some((r) => r.bench === bench));
-    if (!anyRep) continue;
+    const lastRep = [...evals.values()].reverse().find((e) => e.rows.some((r) => r.bench === bench));
+    if (!lastRep) continue;
     const shots = [
-      ...new Set(anyRep.rows.filter((r) => r.bench === bench && !r.withhold_image).map((r) => r.shots)),
+      ...new Set(lastRep.rows.filter((r) => r.bench === bench && !r.withhold_image).map((r) => r.shots)),
     ];
-    const metric = anyRep.rows.find((r) => r.bench === bench)?.metric ?? "";
-    const base = anyRep.baselines[bench];
+    const metric = lastRep.rows.find((r) => r.bench === bench)?.metric ?? "";
+    const base = lastRep.baselines[bench];
     for (const k of shots.sort((a, b) => a - b)) {
       const row: TableRow = { benchmark: bench, metric, shots: k };
       const counts = stages.flatMap((s) => {

@@ -36,26 +36,28 @@ test("VILA's CLI rule: one <image>\\n per image in front when the text has none"
   assert.throws(() => checkImageCount("<image>", 0), /1 <image> placeholder\(s\) but 0 image\(s\)/);
 });
 
+/** A two-turn conversation with an image, rendered by every prompt format below. */
+const MSGS = [
+  { role: "user" as const, text: "<image>\nWhat is it?" },
+  { role: "assistant" as const, text: "A cat." },
+  { role: "user" as const, text: "Color?" },
+];
+
 test("built-in templates render VILA's exact multi-turn prompts", async () => {
   const tok = await loadTokenizer(`${FX}/vila15/llm`);
-  const msgs = [
-    { role: "user" as const, text: "<image>\nWhat is it?" },
-    { role: "assistant" as const, text: "A cat." },
-    { role: "user" as const, text: "Color?" },
-  ];
-  const vicuna = renderPrompt({ kind: "builtin", template: getConvTemplate("vicuna_v1") }, msgs, tok);
+  const vicuna = renderPrompt({ kind: "builtin", template: getConvTemplate("vicuna_v1") }, MSGS, tok);
   assert.equal(
     vicuna,
     "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions. USER: <image>\nWhat is it? ASSISTANT: A cat.</s>USER: Color? ASSISTANT:",
   );
-  const hermes = renderPrompt({ kind: "builtin", template: getConvTemplate("hermes-2") }, msgs, tok);
+  const hermes = renderPrompt({ kind: "builtin", template: getConvTemplate("hermes-2") }, MSGS, tok);
   assert.equal(
     hermes,
     "<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\nWhat is it?<|im_end|><|im_start|>assistant\nA cat.<|im_end|><|im_start|>user\nColor?<|im_end|><|im_start|>assistant\n",
   );
   const llama3 = renderPrompt(
     { kind: "builtin", template: getConvTemplate("llama_3") },
-    msgs.slice(0, 1),
+    MSGS.slice(0, 1),
     tok,
   );
   assert.equal(
@@ -78,22 +80,17 @@ test("built-in templates render VILA's exact multi-turn prompts", async () => {
 
 test("raw prompts: the text as pre-trained on, no template; generation stops at the end of the line", async () => {
   const tok = await loadTokenizer(`${FX}/vila15/llm`);
-  const msgs = [
-    { role: "user" as const, text: "<image>\nWhat is it?" },
-    { role: "assistant" as const, text: "A cat." },
-    { role: "user" as const, text: "Color?" },
-  ];
   const raw = resolvePromptFormat("raw");
   assert.deepEqual(raw, { kind: "raw" });
   assert.equal(promptFormatName(raw), "raw");
   // "<image>" straight before its text (VILA's pair and MMC4 samples); a finished answer is " {answer}\n"
-  assert.equal(renderPrompt(raw, msgs, tok), "<image>What is it? A cat.\nColor?");
-  assert.equal(renderPrompt(raw, msgs.slice(0, 1), tok, { system: "S" }), "S\n<image>What is it?");
+  assert.equal(renderPrompt(raw, MSGS, tok), "<image>What is it? A cat.\nColor?");
+  assert.equal(renderPrompt(raw, MSGS.slice(0, 1), tok, { system: "S" }), "S\n<image>What is it?");
   const stops = stopConditions(raw, tok);
   assert.deepEqual(stops.stopStrings, ["\n"]);
   assert.ok(stops.stopTokenIds.includes(2), "EOS stops too");
   // tokenized like the built-in templates (tokenizer_image_token): -200 for the image
-  const text = renderPrompt(raw, msgs.slice(0, 1), tok);
+  const text = renderPrompt(raw, MSGS.slice(0, 1), tok);
   const ids = tokenizePrompt(text, tok, raw);
   assert.deepEqual(ids, tokenizePrompt(text, tok, { kind: "builtin", template: getConvTemplate("plain") }));
   assert.equal(ids.filter((i) => i === IMAGE_TOKEN_INDEX).length, 1);
