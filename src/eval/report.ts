@@ -91,6 +91,8 @@ export interface BenchSummary {
     chance: number | null;
     /** k-shot, own demonstrations: answering with their most frequent answer (copying) */
     demo_majority: number | null;
+    /** the same, answering with a random one of their distinct answers (expected score) */
+    demo_random: number | null;
   };
   files: LoadedBenchmark["files"];
   timings?: EvalResult["timings"];
@@ -129,6 +131,7 @@ export function benchSummary(
       test_majority: baselines.testMajority,
       chance: baselines.chance,
       demo_majority: baselines.demoMajority,
+      demo_random: baselines.demoRandom,
     },
     files: bench.files,
     ...(run.timings ? { timings: run.timings } : {}),
@@ -234,7 +237,7 @@ pre{margin:0;white-space:pre-wrap;max-width:36em;font-family:inherit}img{margin:
 <p>model <code>${escapeHtml(summary.model)}</code>; ${summary.count} questions, ${summary.missing.length} without prediction (counted wrong);
 prompt format ${escapeHtml(summary.prompt_format)}, template ${escapeHtml(summary.conv_mode)}, seed ${summary.seed}.</p>
 <p>baselines: support majority ${fmt(b.support_majority?.score)}${b.support_majority ? ` (&ldquo;${escapeHtml(b.support_majority.answer)}&rdquo;)` : ""},
-test majority (oracle) ${fmt(b.test_majority?.score)}${b.test_majority ? ` (&ldquo;${escapeHtml(b.test_majority.answer)}&rdquo;)` : ""}${b.chance !== null ? `, chance ${fmt(b.chance)}` : ""}${b.demo_majority !== null ? `, copying the demonstrations&rsquo; most frequent answer ${fmt(b.demo_majority)}` : ""}.</p>
+test majority (oracle) ${fmt(b.test_majority?.score)}${b.test_majority ? ` (&ldquo;${escapeHtml(b.test_majority.answer)}&rdquo;)` : ""}${b.chance !== null ? `, chance ${fmt(b.chance)}` : ""}${b.demo_majority !== null ? `, copying the demonstrations&rsquo; most frequent answer ${fmt(b.demo_majority)}` : ""}${b.demo_random !== null ? `, a random one of their answers ${fmt(b.demo_random)}` : ""}.</p>
 ${
   Object.keys(summary.by_category).length
     ? `<table><tr><th>category</th><th>n</th><th>score</th></tr>${Object.entries(summary.by_category)

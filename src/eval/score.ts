@@ -165,6 +165,9 @@ export interface Baselines {
   /** k-shot questions with their own demonstrations: each answered with the most frequent answer of
    * its first k demonstrations (demoMajorityBaseline); null at 0 shots or without own demos. */
   demoMajority: number | null;
+  /** the same questions, each answered with a uniformly random one of the distinct answers of its
+   * first k demonstrations (expected score, demoRandomBaseline); null where demoMajority is. */
+  demoRandom: number | null;
 }
 
 function mostFrequent(answers: readonly string[]): string | null {
@@ -188,7 +191,7 @@ function constant(bench: LoadedBenchmark, answer: string | null): ConstantBaseli
  */
 export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
   if (bench.truth.kind === "none")
-    return { supportMajority: null, testMajority: null, chance: null, demoMajority: null };
+    return { supportMajority: null, testMajority: null, chance: null, demoMajority: null, demoRandom: null };
   const supportAnswers = [
     ...bench.support.map((d) => d.answer),
     ...bench.items.flatMap((it) => (it.demos ?? []).map((d) => d.answer)),
@@ -207,6 +210,7 @@ export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
     testMajority: constant(bench, mostFrequent(testAnswers)),
     chance,
     demoMajority: demoMajorityBaseline(bench, shots),
+    demoRandom: demoRandomBaseline(bench, shots),
   };
 }
 
@@ -223,4 +227,31 @@ export function demoMajorityBaseline(bench: LoadedBenchmark, k: number): number 
     bench.items.map((it) => [it.id, mostFrequent((it.demos ?? []).slice(0, k).map((d) => d.answer)) ?? ""]),
   );
   return scoreBenchmark(bench, preds).score;
+}
+
+/**
+ * The key-agnostic baseline of a k-shot in-context benchmark: the expected score of answering each
+ * question with a uniformly random one of the distinct answers among its own first k demonstrations.
+ * Any answer chosen without looking at which demonstration matches the query scores this in
+ * expectation when the query's key is drawn independently of the demonstrations (world episodes: 50
+ * on 2-way episodes once both keys are shown); copying the most frequent answer is one draw of it.
+ * null when k is 0 or a question has no demonstrations of its own.
+ * @example demoRandomBaseline(loadWorldBenchmark("world", "icl_text"), 4)
+ */
+export function demoRandomBaseline(bench: LoadedBenchmark, k: number): number | null {
+  if (k <= 0 || bench.truth.kind === "none" || bench.items.some((it) => !it.demos?.length)) return null;
+  const choices = bench.items.map((it) => [...new Set((it.demos ?? []).slice(0, k).map((d) => d.answer))]);
+  const expected = new Map(bench.items.map((it) => [it.id, 0]));
+  for (let j = 0; j < Math.max(...choices.map((c) => c.length)); j++) {
+    // the j-th distinct answer wherever there is one; the per-item scores of the others are unused
+    const preds = new Map(
+      bench.items.map((it, i) => [it.id, choices[i][Math.min(j, choices[i].length - 1)]]),
+    );
+    const { perItem } = scoreBenchmark(bench, preds);
+    bench.items.forEach((it, i) => {
+      if (j < choices[i].length)
+        expected.set(it.id, (expected.get(it.id) ?? 0) + (perItem[it.id] ?? 0) / choices[i].length);
+    });
+  }
+  return [...expected.values()].reduce((a, b) => a + b, 0) / bench.items.length;
 }

@@ -10,6 +10,7 @@ import { openDataset } from "../data/dataset.js";
 import {
   type Baselines,
   demoMajorityBaseline,
+  demoRandomBaseline,
   type EvalResult,
   evaluate,
   listWorldBenchmarks,
@@ -375,6 +376,8 @@ export interface EvalRow {
   /** k-shot rows of benchmarks whose questions carry their own demonstrations: the score of
    * answering with the most frequent demonstration answer (copying, not binding); else null */
   demo_majority: number | null;
+  /** the same rows: answering with a random one of the demonstrations' distinct answers (expected) */
+  demo_random?: number | null;
   count: number;
   seconds: number;
   generated_tokens: number;
@@ -452,6 +455,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
         conv_mode: r.convMode,
         score: r.score,
         demo_majority: demoMajorityBaseline(bench, run.shots),
+        demo_random: demoRandomBaseline(bench, run.shots),
         count: r.count,
         seconds: r.timings.seconds,
         generated_tokens: r.timings.generatedTokens,

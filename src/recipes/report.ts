@@ -11,7 +11,7 @@ import { writeTextAtomic } from "../eval/index.js";
 import { readMetrics, type TrainRecord } from "../train/metrics.js";
 import { htmlTable, lineChart, type Series } from "../train/report.js";
 import { outputPath } from "./cache.js";
-import type { EvalReport } from "./executors.js";
+import type { EvalReport, EvalRow } from "./executors.js";
 import type { RecipePreset } from "./presets.js";
 import type { StageRun } from "./run.js";
 
@@ -178,12 +178,21 @@ export function visualVerdicts(evals: Map<string, EvalReport>, stage?: string): 
   });
 }
 
+/** The better of a k-shot row's two copying baselines (most frequent / a random demonstrated
+ * answer); null where it has neither. */
+function keyAgnostic(r: EvalRow): number | null {
+  const b = [r.demo_majority, r.demo_random].filter((x): x is number => typeof x === "number");
+  return b.length ? Math.max(...b) : null;
+}
+
 /**
  * In-context learning on an in-context benchmark, stage by stage: the 0-shot score, each k-shot
- * score and its copying baseline (answering with the demonstrations' most frequent answer). It is
- * visible at a stage when the most demonstrations lift the score by 10+ points and every k-shot
- * score is CLEAR_MARGIN+ above copying at that k: a model that only repeats an answer the episode
- * offers is at or below copying. null when the benchmark was not evaluated with demonstrations.
+ * score and its copying baseline (the better of answering with the demonstrations' most frequent
+ * answer and the expected score of a random one of their answers). It is visible at a stage when
+ * the most demonstrations lift the score by 10+ points and every k-shot score is CLEAR_MARGIN+
+ * above copying at that k: a model that only repeats an answer the episode offers, whichever
+ * demonstration matches the query, is at or below copying. null when the benchmark was not
+ * evaluated with demonstrations.
  */
 export function iclVerdict(
   evals: Map<string, EvalReport>,
@@ -194,7 +203,7 @@ export function iclVerdict(
     const shots = rep.rows
       .filter((r) => r.bench === bench && !r.withhold_image && r.shots > 0 && r.score !== null)
       .sort((a, b) => a.shots - b.shots)
-      .map((r) => ({ k: r.shots, f: r.score as number, copy: r.demo_majority ?? null }));
+      .map((r) => ({ k: r.shots, f: r.score as number, copy: keyAgnostic(r) }));
     return z !== null && shots.length ? [{ s, z, shots }] : [];
   });
   if (!stages.length) return null;
@@ -212,9 +221,9 @@ export function iclVerdict(
     )
     .join("; ");
   const verdict = visible
-    ? `Demonstrations help by 10+ points and every k-shot score is ${CLEAR_MARGIN}+ above copying the demonstrations' most frequent answer: in-context learning is visible.`
+    ? `Demonstrations help by 10+ points and every k-shot score is ${CLEAR_MARGIN}+ above copying (the better of the demonstrations' most frequent answer and a random one of their answers): in-context learning is visible.`
     : copies
-      ? `Demonstrations help by 10+ points, but not ${CLEAR_MARGIN}+ above copying their most frequent answer at every shot count: the model takes its answer from the demonstrations without reliably using which one matches the query (the calibration saw this stage before in-context learning appeared).`
+      ? `Demonstrations help by 10+ points, but not ${CLEAR_MARGIN}+ above copying (their most frequent answer, or a random one of them) at every shot count: the model takes its answer from the demonstrations without reliably using which one matches the query (the calibration saw this stage before in-context learning appeared).`
       : "No gain of 10+ points from demonstrations: in-context learning does not appear at this scale (the calibration needed a base LLM trained on ~3M tokens with many in-context episodes).";
   return { visible, copies, text: `**In-context learning (${bench}).** ${detail}. ${verdict}` };
 }

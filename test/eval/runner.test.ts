@@ -23,7 +23,7 @@ import { run as runEval } from "../../src/cli/eval.js";
 import { loadBenchmark, loadWorldBenchmark, subsetBenchmark } from "../../src/eval/benchmarks.js";
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
 import { evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
-import { demoMajorityBaseline, trivialBaselines } from "../../src/eval/score.js";
+import { demoMajorityBaseline, demoRandomBaseline, trivialBaselines } from "../../src/eval/score.js";
 import { loadPipeline, type Pipeline } from "../../src/infer/pipeline.js";
 import { generateWorld } from "../../src/world/index.js";
 
@@ -268,6 +268,13 @@ test("the in-context copying baseline answers each question with its demonstrati
   assert.equal(demoMajorityBaseline(bench, 0), null);
   // questions without demonstrations of their own have no copying baseline
   assert.equal(demoMajorityBaseline(loadWorldBenchmark(world, "vqa"), 4), null);
+  // a random one of the distinct demonstrated answers: 1 shot {dax} 1, {fep} 0, {zorn} 0;
+  // 3 shots {dax, wug} 1/2, {fep, blick} 1/2, {zorn, mip} 1/2; 4 shots the same sets
+  near(demoRandomBaseline(bench, 1), 100 / 3);
+  near(demoRandomBaseline(bench, 3), 50);
+  near(demoRandomBaseline(bench, 4), 50);
+  assert.equal(demoRandomBaseline(bench, 0), null);
+  assert.equal(demoRandomBaseline(loadWorldBenchmark(world, "vqa"), 4), null);
 });
 
 test("a question without a prediction counts as wrong and is reported, never skipped", () => {
@@ -376,6 +383,11 @@ test("vila eval: predictions, summary.json, summary.md and a self-contained repo
     demoMajorityBaseline(subsetBenchmark(iclText, iclText.items.slice(0, 5)), 2),
   );
   assert.equal(typeof rawSummary.baselines.demo_majority, "number");
+  assert.equal(
+    rawSummary.baselines.demo_random,
+    50,
+    "2-way episodes: a random demonstrated answer scores 50",
+  );
 
   // rescoring the predictions file with one line removed: the question counts as wrong and is listed
   const pred = join(out, "vqa/predictions.jsonl");

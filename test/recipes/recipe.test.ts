@@ -118,6 +118,8 @@ describe("world-smoke recipe", () => {
     const full = loadWorldBenchmark(path.join(world!.dir, "world"), "icl_text");
     const bench = subsetBenchmark(full, full.items.slice(0, RECIPES["world-smoke"].eval.final_limit));
     assert.equal(icl4.demo_majority, demoMajorityBaseline(bench, 4));
+    // 2-way episodes, both keys shown in the first two demonstrations: a random one scores 50
+    assert.equal(icl4.demo_random, 50);
     for (const r of rep.rows)
       assert.equal(
         r.demo_majority === null,
