@@ -87,7 +87,8 @@ export interface RecipePreset {
   pretrain: TrainFragment & { datasets: WorldDataset[] };
   sft: TrainFragment & { datasets: WorldDataset[] };
   eval: {
-    /** training stages evaluated after they finish */
+    /** stages evaluated after they finish: base_llm (on the text-only raw benchmarks), align,
+     * pretrain, sft */
     after: string[];
     benchmarks: string[];
     /** shot counts tried where a benchmark supports them (0 always runs) */
@@ -354,7 +355,7 @@ const WORLD_SMOKE: RecipePreset = {
   sft: { ...WORLD_TINY.sft, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
   eval: {
     ...WORLD_TINY.eval,
-    after: ["sft"],
+    after: ["base_llm", "sft"],
     benchmarks: ["vqa", "captions", "mmlu", "icl_text"],
     limit: 3,
     final_limit: 4,

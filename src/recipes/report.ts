@@ -36,6 +36,7 @@ export const VISUAL_BENCHMARKS = ["vqa", "textvqa", "knowledge", "captions", "mu
 export const CLEAR_MARGIN = 5;
 
 const STAGE_LABEL: Record<string, string> = {
+  base_llm: "base LLM",
   align: "stage 0 (align)",
   pretrain: "stage 1 (pre-train)",
   sft: "stage 2 (SFT)",

@@ -39,6 +39,10 @@ export interface Stage {
 export const TRAIN_STAGES = ["align", "pretrain", "sft"] as const;
 export type TrainStageName = (typeof TRAIN_STAGES)[number];
 const TRAIN_SECTIONS = ["base_llm", "align", "pretrain", "sft"] as const;
+/** The stages an eval stage can follow: the base LLM (text-only benchmarks) and the training stages. */
+export const EVAL_AFTER = ["base_llm", ...TRAIN_STAGES] as const;
+/** The benchmarks without images: the only ones a base LLM (no vision tower yet) is evaluated on. */
+export const TEXT_BENCHMARKS = ["mmlu", "icl_text"];
 
 /** Keys of a training stage that the recipe sets itself. */
 const RECIPE_OWNED = ["output_dir", "init_from", "model", "tokenizer", "name"];
@@ -174,12 +178,18 @@ export function checkPreset(p: RecipePreset): void {
     for (const b of p.eval[list])
       if (!(BENCH_NAMES as readonly string[]).includes(b))
         throw new ConfigError(`${where}: eval.${list}: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`);
-  for (const list of ["after", "withhold_image_after"] as const)
-    for (const s of p.eval[list])
-      if (!(TRAIN_STAGES as readonly string[]).includes(s))
-        throw new ConfigError(
-          `${where}: eval.${list}: "${s}" is not a training stage (${TRAIN_STAGES.join(", ")})`,
-        );
+  for (const s of p.eval.after)
+    if (!(EVAL_AFTER as readonly string[]).includes(s))
+      throw new ConfigError(`${where}: eval.after: "${s}" is not a trained stage (${EVAL_AFTER.join(", ")})`);
+  for (const s of p.eval.withhold_image_after)
+    if (!(TRAIN_STAGES as readonly string[]).includes(s))
+      throw new ConfigError(
+        `${where}: eval.withhold_image_after: "${s}" is not a training stage with images (${TRAIN_STAGES.join(", ")})`,
+      );
+  if (p.eval.after.includes("base_llm") && !baseLlmBenchmarks(p).length)
+    throw new ConfigError(
+      `${where}: eval.after: the base LLM is evaluated on the text-only benchmarks it is prompted raw on (${TEXT_BENCHMARKS.join(", ")} in both eval.benchmarks and eval.raw_benchmarks); there are none`,
+    );
   if (!CONV_TEMPLATES[p.eval.conv_mode])
     throw new ConfigError(
       `${where}: eval.conv_mode "${p.eval.conv_mode}" is not one of ${Object.keys(CONV_TEMPLATES).join(", ")}`,
@@ -247,8 +257,24 @@ export function checkPreset(p: RecipePreset): void {
   }
 }
 
+/** What the base LLM's eval stage runs: the text-only benchmarks among those prompted raw. */
+function baseLlmBenchmarks(p: RecipePreset): string[] {
+  return p.eval.benchmarks.filter((b) => TEXT_BENCHMARKS.includes(b) && p.eval.raw_benchmarks.includes(b));
+}
+
 /** The stage list of a (resolved) preset. */
 export function buildStages(p: RecipePreset): Stage[] {
+  // the last evaluated stage gets final_limit as its limit; the others' configs (and cache hashes)
+  // do not depend on it
+  const lastEvaluated = EVAL_AFTER.filter((s) => p.eval.after.includes(s)).pop();
+  const evalConfig = (after: (typeof EVAL_AFTER)[number]) => {
+    const { after: _a, withhold_image_after: w, final_limit, limit, ...rest } = p.eval;
+    return {
+      ...rest,
+      limit: after === lastEvaluated ? final_limit : limit,
+      withhold_image: w.includes(after),
+    };
+  };
   const stages: Stage[] = [
     // the world preset's contents, not only its name, so a changed preset regenerates the world
     { name: "world", kind: "world", config: { ...p.world, spec: WORLD_PRESETS[p.world.preset] }, inputs: [] },
@@ -264,6 +290,17 @@ export function buildStages(p: RecipePreset): Stage[] {
       config: { llm: p.model.llm, train: p.base_llm },
       inputs: ["world", "tokenizer"],
     },
+    // the base LLM on its text-only raw benchmarks: in-context learning in text comes first
+    ...(p.eval.after.includes("base_llm")
+      ? [
+          {
+            name: "eval_base_llm",
+            kind: "eval" as const,
+            config: { ...evalConfig("base_llm"), benchmarks: baseLlmBenchmarks(p) },
+            inputs: ["world", "base_llm"],
+          },
+        ]
+      : []),
     {
       name: "vision_tower",
       kind: "vision_tower",
@@ -271,17 +308,6 @@ export function buildStages(p: RecipePreset): Stage[] {
       inputs: ["world"],
     },
   ];
-  // the last evaluated stage gets final_limit as its limit; the others' configs (and cache hashes)
-  // do not depend on it
-  const lastEvaluated = TRAIN_STAGES.filter((s) => p.eval.after.includes(s)).pop();
-  const evalConfig = (after: TrainStageName) => {
-    const { after: _a, withhold_image_after: w, final_limit, limit, ...rest } = p.eval;
-    return {
-      ...rest,
-      limit: after === lastEvaluated ? final_limit : limit,
-      withhold_image: w.includes(after),
-    };
-  };
   let previous = "";
   for (const name of TRAIN_STAGES) {
     const config: Record<string, unknown> = { train: p[name] };

@@ -20,7 +20,17 @@ import { applyRecipeOverrides, buildStages, resolveRecipe } from "../../src/reci
 import { ConfigError } from "../../src/train/config.js";
 import { PRESETS as WORLD_PRESETS } from "../../src/world/presets.js";
 
-const ORDER = ["world", "tokenizer", "base_llm", "vision_tower", "align", "pretrain", "sft", "eval_sft"];
+const ORDER = [
+  "world",
+  "tokenizer",
+  "base_llm",
+  "eval_base_llm",
+  "vision_tower",
+  "align",
+  "pretrain",
+  "sft",
+  "eval_sft",
+];
 
 function tmp(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `vila-recipe-${tag}-`));
@@ -98,13 +108,23 @@ describe("world-smoke recipe", () => {
     const html = fs.readFileSync(first.report.html, "utf8");
     assert.match(
       md,
-      /\| benchmark \| metric \| shots \| questions \| stage 2 \(SFT\) \| most frequent answer/,
+      /\| benchmark \| metric \| shots \| questions \| base LLM \| stage 2 \(SFT\) \| most frequent answer/,
     );
     for (const b of RECIPES["world-smoke"].eval.benchmarks) assert.match(md, new RegExp(`\\| ${b} \\|`));
     assert.match(md, /image withheld/);
     assert.match(html, /<svg/);
     assert.match(html, /<table>/);
-    const evalStage = first.stages.find((s) => s.stage.kind === "eval");
+    // the base LLM: only the text-only benchmark prompted raw (icl_text), at 0 and 4 shots
+    const baseEval = first.stages.find((s) => s.stage.name === "eval_base_llm");
+    const baseRep = JSON.parse(fs.readFileSync(path.join(baseEval!.dir, "eval.json"), "utf8"));
+    assert.deepEqual(
+      baseRep.rows.map(
+        (r: { bench: string; shots: number; conv_mode: string }) => `${r.bench} ${r.shots} ${r.conv_mode}`,
+      ),
+      ["icl_text 0 raw", "icl_text 4 raw"],
+    );
+    assert.match(md, /\| vqa \| vqa \| 0 \| 4 \| - \| [\d.]+ \|/, "no base-LLM score on a visual benchmark");
+    const evalStage = first.stages.find((s) => s.stage.name === "eval_sft");
     const rep = JSON.parse(fs.readFileSync(path.join(evalStage!.dir, "eval.json"), "utf8"));
     // vqa and captions at 0 and 4 shots and with the image withheld, mmlu at 0 shots, icl_text at
     // 0 and 4 shots, prompted raw (no template)
@@ -128,7 +148,7 @@ describe("world-smoke recipe", () => {
       );
     assert.match(
       md,
-      /In-context learning \(icl_text\)\.\*\* stage 2 \(SFT\) [\d.]+ at 0 shots, [\d.]+ at 4 \(copying [\d.]+\)/,
+      /In-context learning \(icl_text\)\.\*\* base LLM [\d.]+ at 0 shots, [\d.]+ at 4 \(copying [\d.]+\); stage 2 \(SFT\) [\d.]+ at 0 shots, [\d.]+ at 4 \(copying [\d.]+\)/,
     );
   });
 
@@ -313,6 +333,24 @@ describe("bad input fails before any work", () => {
       "world-smoke",
       ["eval.raw_benchmarks=[icl, icl_txt]"],
       /eval.raw_benchmarks: unknown benchmark "icl_txt"/,
+    ],
+    [
+      "an eval after a stage that does not exist",
+      "world-smoke",
+      ["eval.after=[base_llm, sfd]"],
+      /eval.after: "sfd" is not a trained stage \(base_llm, align, pretrain, sft\)/,
+    ],
+    [
+      "the image withheld from a base LLM",
+      "world-smoke",
+      ["eval.withhold_image_after=[base_llm]"],
+      /eval.withhold_image_after: "base_llm" is not a training stage with images/,
+    ],
+    [
+      "a base-LLM eval with no text-only raw benchmark",
+      "world-smoke",
+      ["eval.raw_benchmarks=[icl]"],
+      /the base LLM is evaluated on the text-only benchmarks it is prompted raw on .*there are none/,
     ],
     ["a recipe-owned key", "world-smoke", ["sft.init_from=/tmp"], /"init_from" is set by the recipe/],
     ["an invalid trainer value", "world-smoke", ["sft.learning_rate=-1"], /sft.learning_rate/],
