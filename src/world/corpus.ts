@@ -4,7 +4,7 @@
 // until a word budget is met; every landmark gets the same number of articles.
 
 import { article, numberWord } from "./describe.js";
-import { iclEpisode } from "./icl.js";
+import { type EpisodeWeights, iclEpisode } from "./icl.js";
 import type { Landmark } from "./landmarks.js";
 import type { Rng } from "./rng.js";
 import {
@@ -152,6 +152,8 @@ export interface CorpusOptions {
   words: number;
   /** Share of words in in-context episodes. */
   iclShare: number;
+  /** Relative weights of the episode kinds. */
+  episodes: EpisodeWeights;
   arithmeticMax: number;
 }
 
@@ -181,7 +183,7 @@ export function makeCorpus(
   while (words < opts.words) {
     let text: string;
     if (iclWords < opts.iclShare * words) {
-      text = Array.from({ length: rng.range(1, 3) }, () => iclEpisode(rng)).join("\n\n");
+      text = Array.from({ length: rng.range(1, 3) }, () => iclEpisode(rng, opts.episodes)).join("\n\n");
       iclWords += countWords(text);
     } else {
       const kind = rng.weighted([5, 1, 1, 3, 2]);

@@ -109,9 +109,17 @@ function joinShots(shots: readonly Shot[]): string {
   return shots.map((s) => `${s.text} ${s.answer}`).join("\n");
 }
 
-/** One in-context episode of a random kind, as corpus text. */
-export function iclEpisode(rng: Rng): string {
-  const kind = rng.weighted([4, 2, 2, 2]);
+/** Relative weights of the episode kinds in a corpus. */
+export interface EpisodeWeights {
+  binding: number;
+  naming: number;
+  pattern: number;
+  rule: number;
+}
+
+/** One in-context episode of a kind drawn by `w`, as corpus text. */
+export function iclEpisode(rng: Rng, w: EpisodeWeights): string {
+  const kind = rng.weighted([w.binding, w.naming, w.pattern, w.rule]);
   if (kind === 0) return joinShots(bindingShots(rng, rng.range(2, 4), rng.range(6, 14)));
   if (kind === 1) return joinShots(namingShots(rng, rng.range(2, 3), rng.range(5, 10)));
   if (kind === 2) return patternEpisode(rng);
