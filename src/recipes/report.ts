@@ -143,6 +143,10 @@ function evalTable(preset: RecipePreset, evals: Map<string, EvalReport>): TableR
       row["most frequent answer"] = n1(base?.support_majority ?? base?.test_majority);
       row["best constant (oracle)"] = n1(base?.test_majority);
       if (base?.chance !== null && base?.chance !== undefined) row.chance = n1(base.chance);
+      const last = lastRep.rows.find((r) => r.bench === bench && r.shots === k && !r.withhold_image);
+      if (typeof last?.demo_majority === "number")
+        row["copying: most frequent / a random demonstrated answer"] =
+          `${n1(last.demo_majority)} / ${n1(last.demo_random)}`;
       for (const s of stages) {
         const w = scoreOf(evals.get(s), bench, k, true);
         if (w !== null) row[`image withheld (${STAGE_LABEL[s] ?? s})`] = n1(w);

@@ -124,6 +124,8 @@ describe("world-smoke recipe", () => {
       ["icl_text 0 raw", "icl_text 4 raw"],
     );
     assert.match(md, /\| vqa \| vqa \| 0 \| 4 \| - \| [\d.]+ \|/, "no base-LLM score on a visual benchmark");
+    assert.match(md, /\| copying: most frequent \/ a random demonstrated answer \|/);
+    assert.match(md, /\| icl_text \| exact \| 4 \| 3 \/ 4 \| [\d.]+ \| [\d.]+ \|.* \| [\d.]+ \/ 50\.0 \|/);
     const evalStage = first.stages.find((s) => s.stage.name === "eval_sft");
     const rep = JSON.parse(fs.readFileSync(path.join(evalStage!.dir, "eval.json"), "utf8"));
     // vqa and captions at 0 and 4 shots and with the image withheld, mmlu at 0 shots, icl_text at
