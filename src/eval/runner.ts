@@ -123,6 +123,21 @@ class ImageLoader {
   }
 }
 
+/**
+ * Where an evaluated answer ends. Raw (a model before SFT continuing pre-training text): at the end
+ * of its line, as the format's own stops say, or of its sentence, since a pre-training document
+ * gives each image one sentence ("<image> this is a dax. <image> ...") and the model goes on to the
+ * next one. Few-shot evaluations of base VLMs cut the same way (OpenFlamingo's VQA post-processing
+ * keeps the text before the next "Question"/"Answer" and its first comma). Templates: their stops.
+ */
+export function evalStops(
+  format: PromptFormat,
+  tok: Tokenizer,
+): { stopTokenIds: number[]; stopStrings: string[] } {
+  const stops = stopConditions(format, tok);
+  return format.kind === "raw" ? { ...stops, stopStrings: [...stops.stopStrings, ". ", "? ", "! "] } : stops;
+}
+
 function convModeName(f: PromptFormat): string {
   return f.kind === "jinja" ? "jinja" : promptFormatName(f);
 }
@@ -161,7 +176,7 @@ export async function evaluate(
   const items = opts.limit !== undefined ? bench.items.slice(0, Math.max(0, opts.limit)) : bench.items;
   if (items.length === 0) throw new Error(`${bench.name}: no questions to evaluate (limit ${opts.limit})`);
   const evaluated = subsetBenchmark(bench, items);
-  const stops = stopConditions(format, tokenizer);
+  const stops = evalStops(format, tokenizer);
 
   const prepared: Prepared[] = items.map((item) => {
     const demos = selectDemos(item, bench.support, shots, seed, bench.name);

@@ -22,9 +22,12 @@ import sharp from "sharp";
 import { run as runEval } from "../../src/cli/eval.js";
 import { loadBenchmark, loadWorldBenchmark, subsetBenchmark } from "../../src/eval/benchmarks.js";
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
-import { evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
+import { evalStops, evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
 import { demoMajorityBaseline, demoRandomBaseline, trivialBaselines } from "../../src/eval/score.js";
 import { loadPipeline, type Pipeline } from "../../src/infer/pipeline.js";
+import { stopConditions } from "../../src/infer/prompt.js";
+import { getConvTemplate } from "../../src/tokenizer/templates.js";
+import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { generateWorld } from "../../src/world/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vila-evalrun-"));
@@ -435,4 +438,13 @@ test("vila eval: predictions, summary.json, summary.md and a self-contained repo
     new RegExp(`${empty}: file is empty`),
   );
   unlinkSync(empty);
+});
+
+test("raw answers end at the end of their line or sentence; templated answers at the template's stops", async () => {
+  const tok = await loadTokenizer("test/fixtures/models/vila15/llm");
+  const raw = evalStops({ kind: "raw" }, tok);
+  assert.deepEqual(raw.stopStrings, ["\n", ". ", "? ", "! "]);
+  assert.deepEqual(raw.stopTokenIds, stopConditions({ kind: "raw" }, tok).stopTokenIds);
+  const hermes = { kind: "builtin" as const, template: getConvTemplate("hermes-2") };
+  assert.deepEqual(evalStops(hermes, tok), stopConditions(hermes, tok));
 });
