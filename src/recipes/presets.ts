@@ -4,13 +4,13 @@
 // trainer's config (src/train/config.ts, VILA's `llava/train/args.py` names); the recipe adds the
 // model, tokenizer, data paths and output folder. Three presets:
 //   world-smoke  seconds; for the test suite (nothing is learned)
-//   world-tiny   the main job: world, every stage and evaluation in ~13 minutes on 2 cores (the aim,
-//                every visual benchmark above its trivial baselines after SFT, is reached by 4 of 5:
-//                VQA answers still come from the question, as the image tokens carry colour but not
-//                shape or position; see README)
+//   world-tiny   the main job: world, every stage and evaluation in ~12 minutes on 2 cores; after
+//                SFT every visual benchmark is clearly above its trivial baselines (world seed 0; 4
+//                of 5 on seed 1), though VQA's answers still come mostly from the question (README)
 //   world-small  about an hour: a bigger world and longer schedules, where in-context learning and
-//                the paper's effects can start to appear (world-calibration.md); run once (README):
-//                neither did, and no visual benchmark was clearly above its baselines
+//                the paper's effects can start to appear (world-calibration.md); measured (README):
+//                text binding begins in the base LLM, image in-context learning does not appear,
+//                2 of 5 visual benchmarks clearly above their baselines
 
 import type { LlamaConfig } from "../models/llm/llama.js";
 import type { ProjectorConfig } from "../models/projector.js";
