@@ -242,7 +242,8 @@ export function demoRandomBaseline(bench: LoadedBenchmark, k: number): number | 
   if (k <= 0 || bench.truth.kind === "none" || bench.items.some((it) => !it.demos?.length)) return null;
   const choices = bench.items.map((it) => [...new Set((it.demos ?? []).slice(0, k).map((d) => d.answer))]);
   const expected = new Map(bench.items.map((it) => [it.id, 0]));
-  for (let j = 0; j < Math.max(...choices.map((c) => c.length)); j++) {
+  const widest = Math.max(...choices.map((c) => c.length));
+  for (let j = 0; j < widest; j++) {
     // the j-th distinct answer wherever there is one; the per-item scores of the others are unused
     const preds = new Map(
       bench.items.map((it, i) => [it.id, choices[i][Math.min(j, choices[i].length - 1)]]),
