@@ -40,9 +40,9 @@ export const TRAIN_STAGES = ["align", "pretrain", "sft"] as const;
 export type TrainStageName = (typeof TRAIN_STAGES)[number];
 const TRAIN_SECTIONS = ["base_llm", "align", "pretrain", "sft"] as const;
 /** The stages an eval stage can follow: the base LLM (text-only benchmarks) and the training stages. */
-export const EVAL_AFTER = ["base_llm", ...TRAIN_STAGES] as const;
+const EVAL_AFTER = ["base_llm", ...TRAIN_STAGES] as const;
 /** The benchmarks without images: the only ones a base LLM (no vision tower yet) is evaluated on. */
-export const TEXT_BENCHMARKS = ["mmlu", "icl_text"];
+const TEXT_BENCHMARKS = ["mmlu", "icl_text"];
 
 /** Keys of a training stage that the recipe sets itself. */
 const RECIPE_OWNED = ["output_dir", "init_from", "model", "tokenizer", "name"];

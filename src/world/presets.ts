@@ -1,7 +1,8 @@
 // World presets: how much of everything to generate and how hard the images are. `smoke` is for
 // tests (a second or two), `tiny` feeds the main job (generation well under a minute, a model
 // that trains in minutes on 2 cores), `small` is the hour-scale world with millions of corpus
-// words, half of them in-context episodes (what text ICL needed in the calibration prototype).
+// words, three quarters of them in-context episodes (text ICL needed many in the calibration
+// prototype).
 
 import type { EpisodeWeights } from "./icl.js";
 import type { SceneKnobs } from "./scene.js";
