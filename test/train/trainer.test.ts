@@ -9,8 +9,11 @@ import path from "node:path";
 import { test } from "node:test";
 import { loadVila, saveVila } from "../../src/io/model.js";
 import { openSafetensors } from "../../src/io/safetensors.js";
-import { VilaForCausalLM } from "../../src/models/vila.js";
+import { shiftLabels, VilaForCausalLM } from "../../src/models/vila.js";
 import type { Module } from "../../src/nn/index.js";
+import { add, scale } from "../../src/tensor/ops/elementwise.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+import { IGNORE_INDEX } from "../../src/tokenizer/constants.js";
 import { resolveTrainConfig } from "../../src/train/config.js";
 import { readMetrics } from "../../src/train/metrics.js";
 import { prepareStage, runStage, TrainingError, trainStage } from "../../src/train/trainer.js";
@@ -147,6 +150,55 @@ test("gradient accumulation: micro 2 x accumulation 2 equals one batch of 4", as
   });
   const wb = weights(b.model);
   for (const [n, w] of weights(a.model)) checkTensor(w, wb.get(n) as Float32Array, 2e-5, n);
+});
+
+test("a step's gradient is the mean over all its target tokens, across micro-batches", async () => {
+  // pairs and text mixed: the two micro-batches hold different numbers of target tokens, so a mean
+  // of micro-batch means, or a sum, gives another gradient than the token mean
+  const { config } = await setup("gradmean", {
+    per_device_train_batch_size: 2,
+    gradient_accumulation_steps: 2,
+    max_steps: 1,
+    max_grad_norm: 0,
+  });
+  const s = await prepareStage(config);
+  const start = s.loader.mixture.state();
+  const batch = await s.loader.next();
+  s.loader.mixture.restore(start);
+  // the reference: the same samples through a fresh copy of the model, one loss over all targets
+  const ref = loadVila(FIXTURE).model;
+  const trainable = new Set(s.trainable);
+  const names = s.model
+    .namedParameters()
+    .filter(([, t]) => trainable.has(t))
+    .map(([n]) => n);
+  const modules = { vision_tower: ref.visionTower, mm_projector: ref.mmProjector, llm: ref.llm };
+  for (const part of s.parts) modules[part.name].train(part.mode !== "frozen");
+  let total: Tensor | null = null;
+  const counts: number[] = [];
+  for (const mb of batch.micro) {
+    const { loss, spliced } = ref.forward({
+      inputIds: mb.inputIds,
+      labels: mb.labels,
+      attentionMask: mb.attentionMask,
+      segments: mb.segments ?? undefined,
+      images: mb.images,
+      maxLength: config.model_max_length,
+    });
+    const labels = spliced.labels as Tensor;
+    const k = shiftLabels(labels, spliced.segments).i32.filter((x) => x !== IGNORE_INDEX).length;
+    counts.push(k);
+    const summed = scale(loss as Tensor, k);
+    total = total ? add(total, summed) : summed;
+  }
+  assert.notEqual(counts[0], counts[1], `micro-batch target counts ${counts}`);
+  scale(total as Tensor, 1 / (counts[0] + counts[1])).backward();
+  const params = new Map(ref.namedParameters());
+  let sq = 0;
+  for (const n of names) for (const g of (params.get(n) as Tensor).grad?.f32 ?? []) sq += g * g;
+  const r = await trainStage(s);
+  const got = r.metrics[0].grad_norm;
+  assert.ok(Math.abs(got - Math.sqrt(sq)) <= 1e-4 * Math.sqrt(sq), `grad norm ${got} vs ${Math.sqrt(sq)}`);
 });
 
 test("a tiny model overfits one batch", async () => {
