@@ -260,14 +260,19 @@ export function preprocessImage(input: RgbImage, pre: PreprocessConfig): ImageTe
   // (H, W, 3) uint8 -> (3, H, W) float32, computed as numpy float32 does (each op rounded to f32)
   const { width: w, height: h, data } = img;
   const pixels = new Float32Array(3 * h * w);
+  // a pixel's value depends only on its byte and channel: each of the 3 x 256 values computed once
   const mean = pre.mean.map(Math.fround);
   const std = pre.std.map(Math.fround);
-  for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < h * w; i++) {
-      let x = pre.doRescale ? Math.fround(data[i * 3 + c] * pre.rescaleFactor) : data[i * 3 + c];
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++)
+    for (let v = 0; v < 256; v++) {
+      let x = pre.doRescale ? Math.fround(v * pre.rescaleFactor) : v;
       if (pre.doNormalize) x = Math.fround(Math.fround(x - mean[c]) / std[c]);
-      pixels[c * h * w + i] = x;
+      lut[c * 256 + v] = x;
     }
+  for (let c = 0; c < 3; c++) {
+    const plane = pixels.subarray(c * h * w, (c + 1) * h * w);
+    for (let i = 0; i < h * w; i++) plane[i] = lut[c * 256 + data[i * 3 + c]];
   }
   return { pixels, width: w, height: h };
 }
