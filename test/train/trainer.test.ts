@@ -1,7 +1,8 @@
 // The training loop on the vila15 fixture and tiny data written here: frozen parts, per-part
 // learning rates (checked through AdamW's first-step size, |dw| = lr), gradient accumulation
-// equivalence, overfitting one batch, stop + resume exactness (also with LoRA), resume from another
-// model, NaN stop, LoRA merged on save, metrics JSONL and the HTML report.
+// equivalence, the step's gradient as the token mean (against the model's own loss), overfitting
+// one batch, stop + resume exactness (also with LoRA), resume from another model, NaN stop, LoRA
+// merged on save, metrics JSONL and the HTML report.
 
 import assert from "node:assert/strict";
 import fs from "node:fs";
