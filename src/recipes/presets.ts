@@ -384,8 +384,8 @@ const WORLD_SMALL: RecipePreset = {
     // 3000 steps of 32 documents of the binding-heavy corpus (world preset small: 8.5M tokens, ~26
     // minutes). Measured on the first 300 icl_text episodes, raw, at 0 / 2 / 4 / 8 shots: after 1000,
     // 2000, 3000 steps of one run 2.3 / 12.0 / 15.7 / 18.3, 2.7 / 45.0 / 54.0 / 50.7, 2.0 / 60.3 /
-    // 57.7 / 54.7; its binding episodes 38.3, 54.9, 67.7 at 8 shots (with seed 43 instead: 50.4 at 8
-    // shots, chance: one trajectory of two binds). Any answer chosen without the
+    // 57.7 / 54.7; its binding episodes 38.3, 54.9, 67.7 at 8 shots (with seeds 43 and 44 instead:
+    // 50.4 and 47.4 at 8 shots, chance: one trajectory of three binds). Any answer chosen without the
     // binding scores 50 on these 2-way episodes. On the old corpus (half of 4M words in episodes)
     // 3000 steps gave 2.3 / 50.3 / 51.7 / 44.7. The calibration's d-128 model (a 130-token
     // vocabulary, one episode form) learned text in-context binding at ~3M tokens (docs/ARCHITECTURE.md)
