@@ -7,7 +7,9 @@ cross-entropy), 900 steps of 32 images at AdamW 2e-3 (the tower stage's steps, b
 rate), on a world's object scenes (75% train), pooled by mean or by max over the patch tokens. Prints
 how often the top class is the object's on held-out single-object scenes (chance 1/7). If this stays
 near chance, no caption objective can make the same tower read shape in the same steps.
-Usage: /usr/bin/python3 scripts/probe_shape_supervised.py WORLD_DIR [STEPS]"""
+LR (default 2e-3) and WARMUP (linear warm-up steps, default 0) vary the schedule; held-out accuracy
+is printed every 300 steps.
+Usage: /usr/bin/python3 scripts/probe_shape_supervised.py WORLD_DIR [STEPS [LR [WARMUP]]]"""
 import json, re, sys
 import numpy as np, torch, torch.nn as nn
 from PIL import Image
@@ -34,7 +36,8 @@ class Vit(nn.Module):
 
 def main():
     world = sys.argv[1]; steps = int(sys.argv[2]) if len(sys.argv) > 2 else 900
-    torch.set_num_threads(1)
+    lr = float(sys.argv[3]) if len(sys.argv) > 3 else 2e-3; warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    torch.set_num_threads(2)
     xs, ys, single = [], [], []
     for line in open(f"{world}/pairs/pairs.jsonl"):
         r = json.loads(line); objs = OBJECT.findall(r["caption"])
@@ -46,16 +49,18 @@ def main():
     X = torch.tensor(np.array(xs)).permute(0, 3, 1, 2); Y = torch.tensor(np.array(ys)); single = torch.tensor(single)
     tr = int(0.75 * len(X))
     for pool in ("mean", "max"):
-        torch.manual_seed(0); m = Vit(pool); opt = torch.optim.AdamW(m.parameters(), 2e-3)
-        for _ in range(steps):
+        torch.manual_seed(0); m = Vit(pool); opt = torch.optim.AdamW(m.parameters(), lr)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)))
+        for step in range(1, steps + 1):
             i = torch.randint(0, tr, (32,))
             loss = nn.functional.binary_cross_entropy_with_logits(m(X[i]), Y[i])
-            opt.zero_grad(); loss.backward(); opt.step()
-        with torch.no_grad(): z = m(X[tr:])
-        sm = single[tr:]
-        acc = (z[sm].argmax(1) == Y[tr:][sm].argmax(1)).float().mean().item()
-        print(f"{pool}-pooled, {steps} steps: train loss {loss.item():.3f}, held-out single-object shape "
-              f"{acc:.2f} (chance {1 / len(SHAPES):.2f}, {int(sm.sum())} images of {len(X)})")
+            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+            if step % 300 and step != steps: continue
+            with torch.no_grad(): z = m(X[tr:])
+            sm = single[tr:]
+            acc = (z[sm].argmax(1) == Y[tr:][sm].argmax(1)).float().mean().item()
+            print(f"{pool}-pooled, lr {lr:g}, {step} steps: train loss {loss.item():.3f}, held-out single-object "
+                  f"shape {acc:.2f} (chance {1 / len(SHAPES):.2f}, {int(sm.sum())} images of {len(X)})", flush=True)
 
 
 if __name__ == "__main__":
