@@ -103,8 +103,9 @@ export const PRESETS: Record<string, WorldPreset> = {
     pairs: { objects: 1500, signs: 500, landmarkViews: 10 },
     mmc4: { docs: 320, wordsPerImage: 120 },
     // 600 two-image conversations (not 200) and 20 views of each landmark (not 10): with world-tiny's
-    // 800-step SFT, measured on three world seeds (AMD, 2026-12-06), 5 / 5 / 4 of 5 visual benchmarks
-    // clearly above both baselines instead of 3 / 3 / 4; knowledge's landmark names come from the image
+    // 800-step SFT, measured on three world seeds (AMD, 2026-12-06, before the multi-image fix), 5 / 5
+    // / 4 of 5 visual benchmarks clearly above both baselines instead of 3 / 3 / 4; knowledge's
+    // landmark names come from the image (README)
     sft: { objects: 1500, signs: 500, landmarkViews: 20, multi: 600 },
     flan: { items: 1500 },
     corpus: { words: 400_000, iclShare: 0.5, episodes: EPISODES, arithmeticMax: 20 },
