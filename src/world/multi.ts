@@ -56,8 +56,8 @@ export function sceneComparison(a: Scene, b: Scene, rng: Rng): MultiQa {
   // answer is yes half the time (a colour of both) and no otherwise (a colour of one image at most);
   // with 1-3 objects of 10 colours most pairs share none, and asking anyway made "no" right 4 times
   // in 5 without looking
-  const shared = COLOUR_NAMES.filter((c) => hasColour(a, c) && hasColour(b, c));
-  if (kind === 2 && shared.length > 0) {
+  const shared = kind === 2 ? COLOUR_NAMES.filter((c) => hasColour(a, c) && hasColour(b, c)) : [];
+  if (shared.length > 0) {
     const both = rng.chance(0.5);
     const seen = [...a.objects, ...b.objects].map((o) => o.colour).filter((c) => !shared.includes(c));
     const colour = both
