@@ -8,7 +8,8 @@
 //   parameters, loss = mean square of the last hidden state; patch tokens/s).
 // - the same two at the calibration prototype's own shapes (130-word vocabulary; 32-px images,
 //   16 patches), against world-calibration.md's floors: ~10k tokens/s and ~34k patch tokens/s.
-// VILA_BENCH_QUICK=1 runs fewer steps.
+// VILA_BENCH_QUICK=1 runs fewer steps; VILA_BENCH_POOL=0 leaves every step's activations to the
+// garbage collector (backward without { free: true }), the engine before its buffer pool.
 
 import { fileURLToPath } from "node:url";
 import { backend } from "../src/backend/index.js";
@@ -20,6 +21,8 @@ import { mean } from "../src/tensor/ops/reduce.js";
 import { Generator } from "../src/tensor/random.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { median, peerEnv, peerPython, runJson, table } from "./util.js";
+
+const VILA_POOL = process.env.VILA_BENCH_POOL !== "0";
 
 interface Shape {
   /** "vila": projector + LLM with images spliced; "llm": text only; "vit": the vision tower alone */
@@ -140,14 +143,14 @@ function timeSteps(
   for (let i = 0; i <= steps; i++) {
     const t0 = performance.now();
     const out = forward();
-    out.loss.backward();
+    loss = out.loss.item();
+    out.loss.backward(undefined, { free: VILA_POOL }); // as the trainer does
     clipGradNorm(
       params.map(([, t]) => t),
       1,
     );
     opt.step();
     opt.zeroGrad();
-    loss = out.loss.item();
     const dt = (performance.now() - t0) / 1000;
     if (i > 0) rates.push(out.tokens / dt);
   }

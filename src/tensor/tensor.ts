@@ -7,6 +7,7 @@
 
 import { backend } from "../backend/index.js";
 import { env } from "../env.js";
+import { allocF32, releaseF32 } from "./pool.js";
 
 export type DType = "f32" | "bf16" | "f16" | "i32";
 export type Storage = Float32Array | Uint16Array | Int32Array;
@@ -17,6 +18,9 @@ export interface GradNode {
   /** gradient of the output -> gradient of each input (null where the input needs none). */
   backward(gOut: Tensor): (Tensor | null)[];
 }
+
+/** The storage of a tensor whose buffer backward({ free: true }) handed back to the pool. */
+const FREED = new Float32Array(0);
 
 export class Tensor {
   readonly shape: readonly number[];
@@ -62,6 +66,11 @@ export class Tensor {
       throw new Error(
         `tensor of shape [${this.shape}] has no storage (created under withMetaInit and never loaded)`,
       );
+    if (this.data === FREED) {
+      throw new Error(
+        `tensor of shape [${this.shape}] was freed by backward({ free: true }); read what you need before backward`,
+      );
+    }
     if (!(this.data instanceof Float32Array)) {
       throw new Error(`expected an f32 tensor, got ${this.dtype} of shape [${this.shape}]`);
     }
@@ -104,9 +113,17 @@ export class Tensor {
     return new Tensor(this.data, this.shape, this.dtype);
   }
 
-  /** Reverse-mode autodiff from this tensor. A non-scalar output needs an explicit gradient. */
-  backward(gradient?: Tensor): void {
-    runBackward(this, gradient);
+  /** Reverse-mode autodiff from this tensor. A non-scalar output needs an explicit gradient.
+   * With `free`, every tensor the graph computed (this one included, leaves excepted) and every
+   * gradient on the way hand their storage back to the pool (pool.ts) for the next step: a training
+   * loop's option, for outputs nobody reads after backward; reading one afterwards throws. */
+  backward(gradient?: Tensor, opts: { free?: boolean } = {}): void {
+    runBackward(this, gradient, opts.free ?? false);
+  }
+
+  /** Whether backward({ free: true }) took this tensor's storage. */
+  get isFreed(): boolean {
+    return this.data === FREED;
   }
 
   toString(): string {
@@ -230,7 +247,7 @@ export function checkFinite(t: Tensor, op: string): void {
   }
 }
 
-function runBackward(root: Tensor, gradient?: Tensor): void {
+function runBackward(root: Tensor, gradient: Tensor | undefined, free: boolean): void {
   if (!root.requiresGrad)
     throw new Error("backward(): the tensor does not require grad (no trainable input reached it)");
   let g0 = gradient;
@@ -267,19 +284,30 @@ function runBackward(root: Tensor, gradient?: Tensor): void {
     }
   }
 
+  // free: each buffer goes back to the pool as soon as nothing needs it any more (Ledger), so the
+  // step's peak is the same as without the pool (the graph already lets go of its nodes as it goes)
+  const ledger = free
+    ? new Ledger(
+        order.filter((t) => t.node !== null),
+        gradient,
+      )
+    : null;
+
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, g0);
+  ledger?.hold(g0);
   const prev = setGradEnabled(false);
   try {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
       if (!g) continue;
+      grads.delete(t);
       if (!t.node) {
         accumulateGrad(t, g);
+        ledger?.drop(g);
         continue;
       }
-      grads.delete(t);
       const gin = t.node.backward(g);
       const inputs = t.node.inputs;
       for (let j = 0; j < inputs.length; j++) {
@@ -292,13 +320,91 @@ function runBackward(root: Tensor, gradient?: Tensor): void {
           );
         }
         const have = grads.get(x);
-        if (have) grads.set(x, addGrads(have, gx));
-        else grads.set(x, gx);
+        if (have) {
+          const sum = addGrads(have, gx);
+          grads.set(x, sum);
+          ledger?.hold(sum);
+          ledger?.drop(have);
+          ledger?.dropUnheld(gx);
+        } else {
+          grads.set(x, gx);
+          ledger?.hold(gx);
+        }
       }
+      ledger?.drop(g);
       t.node = null; // free the graph as we go (PyTorch's retain_graph=False)
+      ledger?.done(t);
     }
+    ledger?.finish();
   } finally {
     setGradEnabled(prev);
+  }
+}
+
+/** backward({ free: true })'s bookkeeping. Every buffer counts its holders: the computed tensors of
+ * the graph not yet passed by backward (a tensor and its views share one buffer) and the gradients
+ * waiting for their tensor. When the count reaches zero the buffer goes back to the pool, unless a
+ * leaf, an input from outside the computed graph (a parameter, a batch, a cache: an op's output may
+ * be a view of one) or the caller's gradient shares it. A computed tensor loses its storage once
+ * backward has passed it (reading it throws): only the closures of its consumers, already run, and
+ * its own read it. Leaf gradients are copies (accumulateGrad), so none shares a handed-back buffer. */
+class Ledger {
+  private readonly refs = new Map<ArrayBufferLike, number>();
+  private readonly keep = new Set<ArrayBufferLike>();
+  private readonly given = new Set<ArrayBufferLike>();
+
+  constructor(
+    private readonly computed: Tensor[],
+    gradient: Tensor | undefined,
+  ) {
+    const inGraph = new Set<Tensor>(computed);
+    if (gradient) this.keep.add(gradient.data.buffer);
+    for (const t of computed) {
+      for (const x of t.node?.inputs ?? []) if (!inGraph.has(x)) this.keep.add(x.data.buffer);
+      this.hold(t);
+    }
+  }
+
+  hold(t: Tensor): void {
+    const b = t.data.buffer;
+    this.refs.set(b, (this.refs.get(b) ?? 0) + 1);
+    this.given.delete(b); // handed back earlier in this backward and taken again by a new gradient
+  }
+
+  drop(t: Tensor): void {
+    const b = t.data.buffer;
+    const n = (this.refs.get(b) ?? 1) - 1;
+    if (n > 0) {
+      this.refs.set(b, n);
+      return;
+    }
+    this.refs.delete(b);
+    this.give(t.data);
+  }
+
+  /** A gradient that was never stored (added into another): handed back unless its buffer is held. */
+  dropUnheld(t: Tensor): void {
+    if (!this.refs.has(t.data.buffer)) this.give(t.data);
+  }
+
+  /** Backward has passed computed tensor t. */
+  done(t: Tensor): void {
+    if (t.data === FREED) return;
+    this.drop(t);
+    t.data = FREED;
+  }
+
+  /** The computed tensors no gradient reached. */
+  finish(): void {
+    for (const t of this.computed) this.done(t);
+  }
+
+  private give(d: Storage): void {
+    if (!(d instanceof Float32Array) || d === FREED) return;
+    const b = d.buffer;
+    if (this.keep.has(b) || this.given.has(b)) return;
+    this.given.add(b);
+    releaseF32(d);
   }
 }
 
@@ -317,7 +423,7 @@ function accumulateGrad(leaf: Tensor, g: Tensor): void {
 function addGrads(a: Tensor, b: Tensor): Tensor {
   const x = a.f32;
   const y = b.f32;
-  const out = new Float32Array(x.length);
+  const out = allocF32(x.length, false);
   backend().binary("add", x, [1], y, [1], out, [x.length]);
   return new Tensor(out, a.shape);
 }

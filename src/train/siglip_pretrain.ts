@@ -646,11 +646,11 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
       ? augmentBatch(data.images, data.captions, idx, opts.augment, augExclude, augGen)
       : { images: data.images, idx };
     const { loss } = pair.forward(pixelBatch(seen.images, seen.idx, pre, S), idBatch(texts, vocab, T));
-    loss.backward();
+    const l = loss.item();
+    loss.backward(undefined, { free: true }); // the step's activations go back to the pool
     const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
     opt.step();
     opt.zeroGrad();
-    const l = loss.item();
     if (!Number.isFinite(l)) throw new Error(`pretrainVisionTower: loss is ${l} at step ${step}`);
     losses.push(l);
     const ms = performance.now() - t0;

@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../io/safetensors_writer.js";
 import { type Spliced, shiftLabels, type VilaForCausalLM } from "../models/vila.js";
 import { clipGradNorm, cosineWithWarmup } from "../optim/index.js";
 import { scale } from "../tensor/ops/elementwise.js";
+import { clearPool } from "../tensor/pool.js";
 import { noGrad } from "../tensor/tensor.js";
 import { IGNORE_INDEX } from "../tokenizer/constants.js";
 import type { BatchLoader, MicroBatch, StepBatch } from "./batches.js";
@@ -245,7 +246,9 @@ export async function trainStage(s: PreparedStage, opts: StageOptions = {}): Pro
         if (!Number.isFinite(l)) throw nonFinite("loss", l, step + 1, mb.sources, lastCheckpoint);
         lossSum += l * k;
         targets += k;
-        scale(loss, k).backward(); // token-summed; divided by the step's target count below
+        // token-summed, divided by the step's target count below; the micro-step's activations and
+        // gradients go back to the pool for the next one (nothing reads them afterwards)
+        scale(loss, k).backward(undefined, { free: true });
       }
       if (targets > 0) {
         // one backend division per tensor (a JS loop here was 4% of a world-tiny stage-1 step);
@@ -323,6 +326,7 @@ export async function trainStage(s: PreparedStage, opts: StageOptions = {}): Pro
     if (!stopped) await evaluate(step);
     save(step);
   } finally {
+    clearPool();
     await s.loader.close();
     await s.evalLoader?.close();
     const report = renderReport({

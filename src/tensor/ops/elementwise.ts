@@ -5,6 +5,7 @@
 
 import type { BinaryOp, UnaryOp } from "../../backend/backend.js";
 import { backend } from "../../backend/index.js";
+import { allocF32 } from "../pool.js";
 import { numel, record, Tensor } from "../tensor.js";
 import { broadcastShapes, broadcastStrides, broadcastTo, requireF32, sumTo } from "./shape.js";
 
@@ -19,7 +20,7 @@ function asTensor(x: Operand): Tensor {
 function binaryRaw(op: BinaryOp, name: string, a: Tensor, b: Tensor): Tensor {
   requireF32(name, a, b);
   const shape = broadcastShapes(name, a.shape, b.shape);
-  const out = new Tensor(new Float32Array(numel(shape)), shape);
+  const out = new Tensor(allocF32(numel(shape), false), shape);
   backend().binary(
     op,
     a.f32,
@@ -97,10 +98,10 @@ export const gt = (a: Operand, b: Operand): Tensor => binaryRaw("gt", "gt", asTe
  * for gelu, gelu_tanh, quick_gelu and silu. */
 export function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   requireF32(op, x);
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(allocF32(x.size, false), x.shape);
   backend().unary(op, x.f32, out.f32);
   return record(out, op, [x], (g) => {
-    const gx = new Tensor(new Float32Array(x.size), x.shape);
+    const gx = new Tensor(allocF32(x.size, false), x.shape);
     backend().unaryBackward(op, x.f32, out.f32, g.f32, gx.f32);
     return [gx];
   });
@@ -122,7 +123,7 @@ export const cos = (x: Tensor): Tensor => unaryOp("cos", x);
 /** x * s + t with scalars s, t (one kernel pass). */
 export function affine(x: Tensor, s: number, t = 0): Tensor {
   requireF32("affine", x);
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(allocF32(x.size, false), x.shape);
   backend().affine(x.f32, s, t, out.f32);
   return record(out, "affine", [x], (g) => [affine(g, s)]);
 }
@@ -136,7 +137,7 @@ export function scale(x: Tensor, s: number): Tensor {
 export function clamp(x: Tensor, lo = Number.NEGATIVE_INFINITY, hi = Number.POSITIVE_INFINITY): Tensor {
   requireF32("clamp", x);
   if (lo > hi) throw new Error(`clamp: lo ${lo} > hi ${hi}`);
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(allocF32(x.size, false), x.shape);
   backend().clamp(x.f32, lo, hi, out.f32);
   return record(out, "clamp", [x], (g) => {
     const d = x.f32;
@@ -155,10 +156,10 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   requireF32("where (condition)", c);
   const shape = broadcastShapes("where", broadcastShapes("where", c.shape, ta.shape), tb.shape);
   const [cc, aa, bb] = [c, ta, tb].map((t) => expandRaw(t, shape));
-  const out = new Tensor(new Float32Array(numel(shape)), shape);
+  const out = new Tensor(allocF32(numel(shape), false), shape);
   backend().where(cc.f32, aa.f32, bb.f32, out.f32);
   return record(out, "where", [ta, tb], (g) => {
-    const zero = new Tensor(new Float32Array(g.size), g.shape);
+    const zero = new Tensor(allocF32(g.size), g.shape);
     const ga = ta.requiresGrad ? sumTo(where(cc, g, zero), ta.shape) : null;
     const gb = tb.requiresGrad ? sumTo(where(cc, zero, g), tb.shape) : null;
     return [ga, gb];

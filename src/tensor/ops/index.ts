@@ -5,6 +5,7 @@
 
 import { backend } from "../../backend/index.js";
 import { toDtype } from "../dtype.js";
+import { allocF32 } from "../pool.js";
 import { normAxis, numel, record, stridesOf, Tensor } from "../tensor.js";
 import { requireF32 } from "./shape.js";
 
@@ -34,7 +35,7 @@ export function indexSelect(x: Tensor, axis: number, idx: Tensor): Tensor {
   const inner = numel(x.shape.slice(a + 1));
   const m = ids.length;
   const shape = x.shape.map((d, i) => (i === a ? m : d));
-  const out = new Float32Array(outer * m * inner);
+  const out = allocF32(outer * m * inner, false);
   // x viewed as outer tables of (n, inner); one gatherRows per table
   for (let o = 0; o < outer; o++) {
     backend().gatherRows(
@@ -45,7 +46,7 @@ export function indexSelect(x: Tensor, axis: number, idx: Tensor): Tensor {
     );
   }
   return record(new Tensor(out, shape), "indexSelect", [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = allocF32(x.size);
     for (let o = 0; o < outer; o++) {
       backend().scatterAddRows(
         gx.subarray(o * n * inner, (o + 1) * n * inner),
@@ -68,10 +69,10 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
   if (weight.ndim !== 2) throw new Error(`embedding: weight must be (V, C), got shape [${weight.shape}]`);
   const [V, C] = weight.shape;
   checkRange("embedding", id, V, `a vocabulary of ${V}`);
-  const out = new Float32Array(id.length * C);
+  const out = allocF32(id.length * C, false);
   backend().gatherRows(weight.f32, C, id, out);
   return record(new Tensor(out, [...ids.shape, C]), "embedding", [weight], (g) => {
-    const gw = new Float32Array(V * C);
+    const gw = allocF32(V * C);
     backend().scatterAddRows(gw, C, id, g.f32);
     return [new Tensor(gw, weight.shape)];
   });
@@ -114,19 +115,21 @@ export function indexPut(x: Tensor, idx: Tensor, values: Tensor): Tensor {
     seen.add(r);
   }
   const cols = numel(rowShape);
-  const out = new Float32Array(x.f32);
+  const out = allocF32(x.size, false);
+  out.set(x.f32);
   const v = values.f32;
   for (let r = 0; r < ids.length; r++) out.set(v.subarray(r * cols, (r + 1) * cols), ids[r] * cols);
   return record(new Tensor(out, x.shape), "indexPut", [x, values], (g) => {
     let gx: Tensor | null = null;
     let gv: Tensor | null = null;
     if (x.requiresGrad) {
-      const d = new Float32Array(g.f32);
+      const d = allocF32(g.size, false);
+      d.set(g.f32);
       for (const r of ids) d.fill(0, r * cols, (r + 1) * cols);
       gx = new Tensor(d, x.shape);
     }
     if (values.requiresGrad) {
-      const d = new Float32Array(values.size);
+      const d = allocF32(values.size, false);
       backend().gatherRows(g.f32, cols, ids, d);
       gv = new Tensor(d, values.shape);
     }

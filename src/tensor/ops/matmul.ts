@@ -7,6 +7,7 @@
 import type { GemmArgs } from "../../backend/backend.js";
 import { backend } from "../../backend/index.js";
 import { toDtype } from "../dtype.js";
+import { allocF32 } from "../pool.js";
 import { isGradEnabled, numel, record, Tensor } from "../tensor.js";
 import { linearHalf } from "./linear_half.js";
 import { broadcastShapes, broadcastTo, requireF32, reshape, sumTo } from "./shape.js";
@@ -58,7 +59,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   // broadcast is materialised
   const aFull = numel(aBatch) === 1 ? a : broadcastTo(a, [...batchShape, ar, ac]);
   const bFull = numel(bBatch) === 1 ? b : broadcastTo(b, [...batchShape, br, bc]);
-  const out = new Tensor(new Float32Array(batch * M * N), [...batchShape, M, N]);
+  const out = new Tensor(allocF32(batch * M * N, K === 0), [...batchShape, M, N]);
   runGemm({
     transA,
     transB,
@@ -122,7 +123,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     throw new Error(`linear: bias [${b.shape}] does not match weight [${w.shape}]`);
   const R = x.size / I; // rows of the folded (R, in) input
   const outShape = [...x.shape.slice(0, -1), O];
-  const out = new Float32Array(R * O);
+  const out = allocF32(R * O, !b && I === 0);
   if (b) for (let r = 0; r < R; r++) out.set(b.f32, r * O);
   // (R, I) @ (O, I)^T -> (R, O), accumulated onto the bias rows
   runGemm(
@@ -153,7 +154,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     let gb: Tensor | null = null;
     if (x.requiresGrad) {
       // (R, O) @ (O, I) -> (R, I)
-      const d = new Float32Array(R * I);
+      const d = allocF32(R * I, O === 0);
       runGemm({
         transA: false,
         transB: false,
@@ -175,7 +176,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     }
     if (w.requiresGrad) {
       // (R, O)^T @ (R, I) -> (O, I)
-      const d = new Float32Array(O * I);
+      const d = allocF32(O * I, R === 0);
       runGemm({
         transA: true,
         transB: false,
@@ -196,7 +197,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
       gw = new Tensor(d, w.shape);
     }
     if (b?.requiresGrad) {
-      const d = new Float32Array(O);
+      const d = allocF32(O);
       backend().reduce("sum", G, 1, R, O, d);
       gb = new Tensor(d, b.shape);
     }

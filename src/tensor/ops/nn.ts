@@ -9,6 +9,7 @@
 
 import type { UnaryOp } from "../../backend/backend.js";
 import { backend } from "../../backend/index.js";
+import { allocF32 } from "../pool.js";
 import type { Generator } from "../random.js";
 import { normAxis, numel, record, sameShape, Tensor } from "../tensor.js";
 import { unaryOp } from "./elementwise.js";
@@ -121,13 +122,13 @@ export function layerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps = 1
   const bd = checkNormWeight(op, x, b, "bias");
   const C = x.shape[x.ndim - 1];
   const rows = x.size / Math.max(C, 1);
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size, false);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
   backend().layerNorm(xd, wd, bd, rows, C, eps, out, mean, rstd);
   const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
   return record(new Tensor(out, x.shape), op, inputs, (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = allocF32(x.size);
     const gw = w ? new Float32Array(C) : null;
     const gb = b ? new Float32Array(C) : null;
     backend().layerNormBackward(xd, wd, mean, rstd, g.f32, rows, C, gx, gw, gb);
@@ -148,11 +149,11 @@ export function rmsNorm(x: Tensor, w: Tensor | null, eps = 1e-6): Tensor {
   const wd = checkNormWeight(op, x, w, "weight");
   const C = x.shape[x.ndim - 1];
   const rows = x.size / Math.max(C, 1);
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size, false);
   const rstd = new Float32Array(rows);
   backend().rmsNorm(xd, wd, rows, C, eps, out, rstd);
   return record(new Tensor(out, x.shape), op, w ? [x, w] : [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = allocF32(x.size);
     const gw = w ? new Float32Array(C) : null;
     backend().rmsNormBackward(xd, wd, rstd, g.f32, rows, C, gx, gw);
     return gw ? [new Tensor(gx, x.shape), new Tensor(gw, [C])] : [new Tensor(gx, x.shape)];
@@ -193,11 +194,11 @@ export function dropout(x: Tensor, p: number, gen: Generator, training: boolean)
   const mask = new Float32Array(x.size);
   const keep = p === 1 ? 0 : 1 / (1 - p);
   for (let i = 0; i < mask.length; i++) mask[i] = gen.random() < p ? 0 : keep;
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size, false);
   for (let i = 0; i < out.length; i++) out[i] = xd[i] * mask[i];
   return record(new Tensor(out, x.shape), op, [x], (g) => {
     const gd = g.f32;
-    const gx = new Float32Array(gd.length);
+    const gx = allocF32(gd.length, false);
     for (let i = 0; i < gx.length; i++) gx[i] = gd[i] * mask[i];
     return [new Tensor(gx, x.shape)];
   });
@@ -270,10 +271,10 @@ export function applyRope(x: Tensor, cache: RopeCache, positions: Tensor): Tenso
   }
   const cos = f32Of(cache.cos, op, "cos");
   const sin = f32Of(cache.sin, op, "sin");
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size, false);
   backend().rope(xd, B, T, nh, hs, cos, sin, pos, false, out);
   return record(new Tensor(out, x.shape), op, [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = allocF32(x.size, false);
     backend().rope(g.f32, B, T, nh, hs, cos, sin, pos, true, gx);
     return [new Tensor(gx, x.shape)];
   });
@@ -344,13 +345,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     keyPadding,
     segments,
   };
-  const out = new Float32Array(q.size);
+  const out = allocF32(q.size, false);
   const lse = new Float32Array(B * nh * T);
   backend().attention(args, out, lse);
   return record(new Tensor(out, q.shape), op, [q, k, v], (g) => {
-    const gq = new Float32Array(q.size);
-    const gk = new Float32Array(k.size);
-    const gv = new Float32Array(v.size);
+    const gq = allocF32(q.size);
+    const gk = allocF32(k.size);
+    const gv = allocF32(v.size);
     backend().attentionBackward(args, out, lse, g.f32, gq, gk, gv);
     return [new Tensor(gq, q.shape), new Tensor(gk, k.shape), new Tensor(gv, v.shape)];
   });
@@ -402,7 +403,7 @@ export function crossEntropy(
   const out = new Tensor(new Float32Array([count > 0 ? total / count : 0]), []);
   return record(out, op, [logits], (g) => {
     const scale = count > 0 ? g.f32[0] / count : 0;
-    const gl = opts.gradInPlace ? x : new Float32Array(x.length);
+    const gl = opts.gradInPlace ? x : allocF32(x.length);
     backend().crossEntropyBackward(x, tgt, lse, rows, V, ignoreIndex, scale, gl);
     return [new Tensor(gl, logits.shape)];
   });

@@ -5,6 +5,7 @@
 // slice <-> zero-pad, concat <-> split, broadcastTo <-> sumTo).
 
 import { backend } from "../../backend/index.js";
+import { allocF32 } from "../pool.js";
 import { normAxis, numel, record, sameShape, stridesOf, Tensor } from "../tensor.js";
 
 type Shape = readonly number[];
@@ -90,7 +91,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (new Set(p).size !== p.length) throw new Error(`permute: [${perm}] repeats an axis`);
   if (p.every((a, i) => a === i)) return x;
   const out = new Tensor(
-    new Float32Array(x.size),
+    allocF32(x.size, false),
     p.map((a) => x.shape[a]),
   );
   backend().permute(x.f32, [...x.shape], p, out.f32);
@@ -140,7 +141,10 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
 }
 
 /** A fresh array of the same storage type (slice and concat move any dtype). */
+/** A new array of a's type for an output every element of which the caller writes (f32 from the
+ * pool). */
 function allocLike<T extends Float32Array | Int32Array | Uint16Array>(a: T, n: number): T {
+  if (a instanceof Float32Array) return allocF32(n, false) as T;
   return new (a.constructor as new (n: number) => T)(n);
 }
 
@@ -228,7 +232,7 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   }
   if (pp.every(([b, e]) => b === 0 && e === 0)) return x;
   const shape = x.shape.map((d, i) => d + pp[i][0] + pp[i][1]);
-  const out = new Float32Array(numel(shape)).fill(value);
+  const out = allocF32(numel(shape), false).fill(value);
   copyBox(
     x.f32,
     x.shape,
@@ -239,7 +243,7 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   );
   const result = new Tensor(out, shape);
   return record(result, "pad", [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = allocF32(x.size);
     copyBox(
       g.f32,
       shape,
@@ -319,7 +323,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   if (!sameShape(to, shape))
     throw new Error(`broadcastTo: shape [${x.shape}] cannot broadcast to [${shape}]`);
   if (sameShape(x.shape, shape)) return x;
-  const out = new Tensor(new Float32Array(numel(shape)), shape);
+  const out = new Tensor(allocF32(numel(shape), false), shape);
   // a strided copy is x * 1 with the broadcast kernel (exact, keeps -0 and NaN)
   backend().binary(
     "mul",

@@ -1,0 +1,173 @@
+// The buffer pool and backward({ free: true }): buffers come back reused and zeroed, foreign storage
+// is never taken, a freed tensor refuses to be read, and training a small VILA model (tower tuned,
+// images spliced, attention, norms, cross-entropy) with free on gives the same weights bit for bit
+// as with free off, while every handed-back buffer is poisoned with NaN, so a buffer still in use
+// when handed back would show as a difference.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { VilaForCausalLM } from "../../src/models/vila.js";
+import { AdamW, clipGradNorm } from "../../src/optim/index.js";
+import { mul } from "../../src/tensor/ops/elementwise.js";
+import { reshape } from "../../src/tensor/ops/shape.js";
+import {
+  allocF32,
+  capacityOf,
+  clearPool,
+  pooledBytes,
+  releaseF32,
+  setPoolPoison,
+} from "../../src/tensor/pool.js";
+import { Generator } from "../../src/tensor/random.js";
+import { Tensor } from "../../src/tensor/tensor.js";
+
+test("pool: capacity classes hold the length with at most 12.5% spare", () => {
+  for (const n of [17, 100, 1000, 1024, 1025, 4097, 123457, 2 ** 20 + 1]) {
+    const c = capacityOf(n);
+    assert.ok(c >= n && c <= n * 1.125 + 1, `${n} -> ${c}`);
+    assert.equal(capacityOf(c), c, `a class is its own class (${c})`);
+  }
+});
+
+test("pool: a handed-back buffer is reused, zeroed on request; foreign storage is refused", () => {
+  clearPool();
+  const a = allocF32(5000);
+  a.fill(3);
+  assert.equal(releaseF32(a), true);
+  assert.ok(pooledBytes() >= 5000 * 4);
+  const b = allocF32(4990); // same class
+  assert.equal(b.buffer, a.buffer, "the same storage");
+  assert.equal(b.length, 4990);
+  assert.ok(
+    b.every((x) => x === 0),
+    "zeroed",
+  );
+  releaseF32(b);
+  const c = allocF32(4990, false);
+  assert.equal(c.buffer, a.buffer);
+  const foreign = new Float32Array(5000);
+  assert.equal(releaseF32(foreign), false);
+  assert.equal(releaseF32(foreign.subarray(0, 4990)), false);
+  clearPool();
+  assert.equal(pooledBytes(), 0);
+});
+
+test("backward({ free: true }): computed tensors lose their storage, leaves and views of them keep theirs", () => {
+  // pool storage for the leaves too, so handing theirs back would be possible, and poisoned
+  const prev = setPoolPoison(true);
+  const w = new Tensor(allocF32(2048).fill(0.5), [32, 64]).requireGrad();
+  const x = new Tensor(allocF32(2048).fill(2), [32, 64]);
+  const wv = reshape(w, [64, 32]); // a view of a leaf: its storage is the parameter's
+  const h = mul(reshape(wv, [32, 64]), x);
+  const total = reshape(mul(h, h), [2048]);
+  total.backward(new Tensor(new Float32Array(2048).fill(1), [2048]), { free: true });
+  assert.equal(h.isFreed, true);
+  assert.throws(() => h.f32, /was freed by backward/);
+  assert.equal(wv.isFreed, true, "the view is a computed tensor");
+  assert.equal(w.isFreed, false);
+  assert.ok(
+    w.f32.every((v) => v === 0.5),
+    "the parameter's storage was not handed back",
+  );
+  assert.ok(
+    x.f32.every((v) => v === 2),
+    "the input's storage was not handed back",
+  );
+  // d(h^2)/dw = 2 h x = 2 (w x) x = 2 * 0.5 * 2 * 2
+  assert.ok(w.grad?.f32.every((v) => v === 4));
+  setPoolPoison(prev);
+  clearPool();
+});
+
+function tinyVila(): VilaForCausalLM {
+  return new VilaForCausalLM(
+    {
+      llm: {
+        architectures: ["LlamaForCausalLM"],
+        model_type: "llama",
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        vocab_size: 50,
+        max_position_embeddings: 128,
+        rms_norm_eps: 1e-5,
+        rope_theta: 10000,
+        tie_word_embeddings: true,
+        hidden_act: "silu",
+        initializer_range: 0.02,
+      } as never,
+      vision: {
+        architectures: ["SiglipVisionModel"],
+        model_type: "siglip_vision_model",
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        image_size: 16,
+        patch_size: 4,
+        hidden_act: "gelu_pytorch_tanh",
+        layer_norm_eps: 1e-6,
+      },
+      projector: { mm_projector_type: "mlp_downsample" },
+      mm_vision_select_layer: -1,
+      mm_vision_select_feature: "cls_patch",
+    },
+    new Generator(0),
+  );
+}
+
+/** 4 steps of AdamW on every parameter (tower included); the weights after. */
+function train(free: boolean): Float32Array[] {
+  const model = tinyVila();
+  const params = model.namedParameters();
+  const opt = new AdamW([{ params, lr: 1e-2 }]);
+  const gen = new Generator(1);
+  const B = 2;
+  const T = 40;
+  const ids = new Int32Array(B * T).map(() => 3 + gen.randint(47));
+  for (let b = 0; b < B; b++) {
+    ids[b * T + 1] = -200;
+    ids[b * T + 20] = -200;
+  }
+  const labels = ids.map((x) => (x === -200 ? -100 : x));
+  const images = new Tensor(
+    new Float32Array(B * 2 * 3 * 16 * 16).map(() => gen.normal()),
+    [B * 2, 3, 16, 16],
+  );
+  model.train();
+  for (let step = 0; step < 4; step++) {
+    const out = model.forward({
+      inputIds: new Tensor(ids, [B, T]),
+      labels: new Tensor(labels, [B, T]),
+      images,
+    });
+    (out.loss as Tensor).backward(undefined, { free });
+    clipGradNorm(
+      params.map(([, t]) => t),
+      1,
+    );
+    opt.step();
+    opt.zeroGrad();
+  }
+  return params.map(([, t]) => new Float32Array(t.f32));
+}
+
+test("backward({ free: true }): training a small VILA gives the same weights bit for bit, poisoned", () => {
+  clearPool();
+  const plain = train(false);
+  const prev = setPoolPoison(true);
+  try {
+    const pooled = train(true);
+    assert.ok(pooledBytes() > 0, "buffers were handed back");
+    assert.equal(pooled.length, plain.length);
+    for (let i = 0; i < plain.length; i++) {
+      assert.ok(pooled[i].every(Number.isFinite), `parameter ${i} is finite`);
+      assert.deepEqual(pooled[i], plain[i], `parameter ${i}`);
+    }
+  } finally {
+    setPoolPoison(prev);
+    clearPool();
+  }
+});
