@@ -46,6 +46,7 @@ import type { SiglipTextConfig } from "../models/text_tower.js";
 import type { SiglipVisionConfig, SiglipVisionModel } from "../models/vision/siglip.js";
 import { AdamW, clipGradNorm, cosineWithWarmup } from "../optim/index.js";
 import { matmul } from "../tensor/ops/matmul.js";
+import { clearPool, trimPool } from "../tensor/pool.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { PAIRS_JSONL } from "../world/layout.js";
@@ -651,6 +652,7 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
     const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
     opt.step();
     opt.zeroGrad();
+    trimPool();
     if (!Number.isFinite(l)) throw new Error(`pretrainVisionTower: loss is ${l} at step ${step}`);
     losses.push(l);
     const ms = performance.now() - t0;
@@ -675,6 +677,7 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
       windowSteps = 0;
     }
   }
+  clearPool();
   const trainSeconds = trainMs / 1000;
   const towerParameters = pair.tower.numParameters();
   return {

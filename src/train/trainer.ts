@@ -17,7 +17,7 @@ import { writeFileAtomic } from "../io/safetensors_writer.js";
 import { type Spliced, shiftLabels, type VilaForCausalLM } from "../models/vila.js";
 import { clipGradNorm, cosineWithWarmup } from "../optim/index.js";
 import { scale } from "../tensor/ops/elementwise.js";
-import { clearPool } from "../tensor/pool.js";
+import { clearPool, trimPool } from "../tensor/pool.js";
 import { noGrad } from "../tensor/tensor.js";
 import { IGNORE_INDEX } from "../tokenizer/constants.js";
 import type { BatchLoader, MicroBatch, StepBatch } from "./batches.js";
@@ -272,6 +272,7 @@ export async function trainStage(s: PreparedStage, opts: StageOptions = {}): Pro
         );
       optimizer.step();
       optimizer.zeroGrad();
+      trimPool();
       step++;
       dataState = batch.dataAfter;
       tokensSeen += tokens;

@@ -17,6 +17,7 @@ import {
   pooledBytes,
   releaseF32,
   setPoolPoison,
+  trimPool,
 } from "../../src/tensor/pool.js";
 import { Generator } from "../../src/tensor/random.js";
 import { Tensor } from "../../src/tensor/tensor.js";
@@ -50,6 +51,21 @@ test("pool: a handed-back buffer is reused, zeroed on request; foreign storage i
   assert.equal(releaseF32(foreign.subarray(0, 4990)), false);
   clearPool();
   assert.equal(pooledBytes(), 0);
+});
+
+test("pool: trimPool keeps of each capacity only as many free buffers as were asked for", () => {
+  clearPool();
+  const small = [allocF32(2000), allocF32(2000), allocF32(2000)];
+  const big = allocF32(50_000);
+  for (const a of [...small, big]) releaseF32(a);
+  trimPool(); // asked for: 3 of 2000's class, 1 of 50,000's: all kept
+  assert.equal(pooledBytes(), 3 * capacityOf(2000) * 4 + capacityOf(50_000) * 4);
+  const again = allocF32(2000); // this step asks for one small buffer only
+  trimPool();
+  assert.equal(pooledBytes(), capacityOf(2000) * 4, "one free small buffer kept, the big one dropped");
+  releaseF32(again);
+  assert.equal(pooledBytes(), 2 * capacityOf(2000) * 4);
+  clearPool();
 });
 
 test("backward({ free: true }): computed tensors lose their storage, leaves and views of them keep theirs", () => {
