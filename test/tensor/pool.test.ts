@@ -53,14 +53,30 @@ test("pool: a handed-back buffer is reused, zeroed on request; foreign storage i
   assert.equal(pooledBytes(), 0);
 });
 
-test("pool: trimPool keeps of each capacity only as many free buffers as were asked for", () => {
+test("pool: a length whose class has no free buffer takes one of a class up to 1.5x larger", () => {
+  clearPool();
+  const a = allocF32(12_000);
+  releaseF32(a);
+  const b = allocF32(10_000); // another class, a free buffer 1.2x larger
+  assert.notEqual(capacityOf(10_000), capacityOf(12_000));
+  assert.equal(b.buffer, a.buffer);
+  assert.equal(b.length, 10_000);
+  releaseF32(b);
+  const c = allocF32(7_000); // 12,288 / 7,168 > 1.5: a fresh buffer
+  assert.notEqual(c.buffer, a.buffer);
+  clearPool();
+});
+
+test("pool: trimPool keeps of each capacity only as many free buffers as were held at once", () => {
   clearPool();
   const small = [allocF32(2000), allocF32(2000), allocF32(2000)];
   const big = allocF32(50_000);
   for (const a of [...small, big]) releaseF32(a);
-  trimPool(); // asked for: 3 of 2000's class, 1 of 50,000's: all kept
+  trimPool(); // held at once: 3 of 2000's class, 1 of 50,000's: all kept
   assert.equal(pooledBytes(), 3 * capacityOf(2000) * 4 + capacityOf(50_000) * 4);
-  const again = allocF32(2000); // this step asks for one small buffer only
+  // this step takes a small buffer, hands it back and takes one again: one at a time
+  releaseF32(allocF32(2000));
+  const again = allocF32(2000);
   trimPool();
   assert.equal(pooledBytes(), capacityOf(2000) * 4, "one free small buffer kept, the big one dropped");
   releaseF32(again);
