@@ -4,7 +4,7 @@
 // trainer's config (src/train/config.ts, VILA's `llava/train/args.py` names); the recipe adds the
 // model, tokenizer, data paths and output folder. Three presets:
 //   world-smoke  seconds; for the test suite (nothing is learned)
-//   world-tiny   the main job: world, every stage and evaluation in ~12-13 minutes on 2 cores; after
+//   world-tiny   the main job: world, every stage and evaluation in ~12-14 minutes on 2 cores; after
 //                SFT 4 of 5 visual benchmarks are clearly above their trivial baselines on world seeds
 //                0-2, all but multi-image: the image carries colour, landmarks and signs, not shape or
 //                position, and little across two images (README)
