@@ -22,7 +22,7 @@ import { Generator } from "../src/tensor/random.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { median, peerEnv, peerPython, runJson, table } from "./util.js";
 
-const VILA_POOL = process.env.VILA_BENCH_POOL !== "0";
+const freeAfterBackward = process.env.VILA_BENCH_POOL !== "0";
 
 interface Shape {
   /** "vila": projector + LLM with images spliced; "llm": text only; "vit": the vision tower alone */
@@ -144,7 +144,7 @@ function timeSteps(
     const t0 = performance.now();
     const out = forward();
     loss = out.loss.item();
-    out.loss.backward(undefined, { free: VILA_POOL }); // as the trainer does
+    out.loss.backward(undefined, { free: freeAfterBackward }); // as the trainer does
     clipGradNorm(
       params.map(([, t]) => t),
       1,
