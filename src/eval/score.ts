@@ -160,6 +160,12 @@ export interface Baselines {
   /** the most frequent reference answer of the evaluated questions themselves: the best a constant can
    * do here (an oracle of the answer prior, not a fair baseline). */
   testMajority: ConstantBaseline | null;
+  /** VQA's "per Q-type prior" (Antol et al., 2015) as an oracle: each question answered with the most
+   * frequent reference answer of its category among the evaluated questions. It sees what a model
+   * with no image can learn from the question's form ("how many ... together?" is mostly "4", "do
+   * these show the same landmark?" mostly "yes"). null unless the questions carry two or more
+   * categories. */
+  categoryMajority: number | null;
   /** multiple choice: expected accuracy of a uniform random letter. */
   chance: number | null;
   /** k-shot questions with their own demonstrations: each answered with the most frequent answer of
@@ -191,7 +197,14 @@ function constant(bench: LoadedBenchmark, answer: string | null): ConstantBaseli
  */
 export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
   if (bench.truth.kind === "none")
-    return { supportMajority: null, testMajority: null, chance: null, demoMajority: null, demoRandom: null };
+    return {
+      supportMajority: null,
+      testMajority: null,
+      categoryMajority: null,
+      chance: null,
+      demoMajority: null,
+      demoRandom: null,
+    };
   const supportAnswers = [
     ...bench.support.map((d) => d.answer),
     ...bench.items.flatMap((it) => (it.demos ?? []).map((d) => d.answer)),
@@ -208,10 +221,33 @@ export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
   return {
     supportMajority: constant(bench, mostFrequent(supportAnswers)),
     testMajority: constant(bench, mostFrequent(testAnswers)),
+    categoryMajority: categoryMajorityBaseline(bench),
     chance,
     demoMajority: demoMajorityBaseline(bench, shots),
     demoRandom: demoRandomBaseline(bench, shots),
   };
+}
+
+/**
+ * The per-question-type prior: every question answered with the most frequent reference answer of
+ * its `category` among the evaluated questions (an oracle, like `testMajority`, but per type). null
+ * unless every question has a category and there are at least two.
+ * @example categoryMajorityBaseline(loadWorldBenchmark("world", "multi_image"))
+ */
+export function categoryMajorityBaseline(bench: LoadedBenchmark): number | null {
+  if (bench.truth.kind === "none" || bench.items.some((it) => it.category === undefined)) return null;
+  const byCategory = new Map<string, string[]>();
+  for (const it of bench.items) {
+    const answer = referenceAnswer(bench.truth, it.id);
+    if (answer === undefined) continue;
+    const list = byCategory.get(it.category as string) ?? [];
+    list.push(answer);
+    byCategory.set(it.category as string, list);
+  }
+  if (byCategory.size < 2) return null;
+  const prior = new Map([...byCategory].map(([c, answers]) => [c, mostFrequent(answers) ?? ""]));
+  const preds = new Map(bench.items.map((it) => [it.id, prior.get(it.category as string) ?? ""]));
+  return scoreBenchmark(bench, preds).score;
 }
 
 /**

@@ -393,6 +393,8 @@ export interface EvalReport {
     {
       support_majority: number | null;
       test_majority: number | null;
+      /** the per-question-type prior (oracle; null without categories) */
+      category_majority: number | null;
       chance: number | null;
       most_frequent_answer: string | null;
     }
@@ -408,6 +410,7 @@ function baselineRow(b: Baselines): EvalReport["baselines"][string] {
   return {
     support_majority: b.supportMajority?.score ?? null,
     test_majority: b.testMajority?.score ?? null,
+    category_majority: b.categoryMajority,
     chance: b.chance,
     most_frequent_answer: b.supportMajority?.answer ?? b.testMajority?.answer ?? null,
   };

@@ -1,8 +1,8 @@
 // The recipe report: one Markdown and one self-contained HTML file in the recipe's output folder.
 // Per stage: status (ran / cached), wall time, throughput, peak RSS and the stage's key number;
 // loss curves of every training stage (train/report.ts's SVG charts); the evaluation table — each
-// benchmark x shots x stage beside the trivial baselines (the most frequent answer; the model with
-// every image withheld) — and a short statement, computed from those numbers, of which of the
+// benchmark x shots x stage beside the trivial baselines (the most frequent answer, overall and per
+// question type; the model with every image withheld) — and a short statement, computed from those numbers, of which of the
 // paper's effects this run shows and which it does not.
 
 import fs from "node:fs";
@@ -142,6 +142,8 @@ function evalTable(preset: RecipePreset, evals: Map<string, EvalReport>): TableR
       for (const s of stages) row[STAGE_LABEL[s] ?? s] = n1(scoreOf(evals.get(s), bench, k, false));
       row["most frequent answer"] = n1(base?.support_majority ?? base?.test_majority);
       row["best constant (oracle)"] = n1(base?.test_majority);
+      if (typeof base?.category_majority === "number")
+        row["most frequent per question type (oracle)"] = n1(base.category_majority);
       if (base?.chance !== null && base?.chance !== undefined) row.chance = n1(base.chance);
       const last = lastRep.rows.find((r) => r.bench === bench && r.shots === k && !r.withhold_image);
       if (typeof last?.demo_majority === "number")
@@ -165,8 +167,11 @@ interface Verdict {
   clear: boolean;
 }
 
-/** A stage's (default: the last evaluated) 0-shot score on each visual benchmark against the better
- * of its two trivial baselines: the most frequent answer and the model with the image withheld. */
+/** A stage's (default: the last evaluated) 0-shot score on each visual benchmark against the best
+ * of its trivial baselines: the most frequent answer, each question type's most frequent answer
+ * (VQA's per-type prior, where the questions carry types), and the model with the image withheld.
+ * The per-type prior keeps the verdict honest where the image-withheld model fails at the form of
+ * an answer it could have guessed from the question. */
 export function visualVerdicts(evals: Map<string, EvalReport>, stage?: string): Verdict[] {
   const at = stage ?? [...evals.keys()].pop();
   const rep = at === undefined ? undefined : evals.get(at);
@@ -174,9 +179,11 @@ export function visualVerdicts(evals: Map<string, EvalReport>, stage?: string): 
   return VISUAL_BENCHMARKS.filter((b) => rep.rows.some((r) => r.bench === b)).map((bench) => {
     const score = scoreOf(rep, bench, 0, false);
     const base = rep.baselines[bench];
-    const cands = [base?.support_majority ?? base?.test_majority, scoreOf(rep, bench, 0, true)].filter(
-      (x): x is number => typeof x === "number",
-    );
+    const cands = [
+      base?.support_majority ?? base?.test_majority,
+      base?.category_majority,
+      scoreOf(rep, bench, 0, true),
+    ].filter((x): x is number => typeof x === "number");
     const best = cands.length ? Math.max(...cands) : null;
     const margin = score !== null && best !== null ? score - best : null;
     return { bench, score, best, margin, clear: margin !== null && margin >= CLEAR_MARGIN };
@@ -241,7 +248,7 @@ function effects(evals: Map<string, EvalReport>): string[] {
     const clear = verdicts.filter((v) => v.clear).map((v) => v.bench);
     const not = verdicts.filter((v) => !v.clear).map((v) => `${v.bench} (${n1(v.score)} vs ${n1(v.best)})`);
     out.push(
-      `**The model uses the image.** After the last stage, ${clear.length} of ${verdicts.length} visual benchmarks score at least ${CLEAR_MARGIN} points above both trivial baselines (the most frequent answer; the model with the image withheld)${clear.length ? `: ${clear.join(", ")}` : ""}.${not.length ? ` Not clearly above: ${not.join(", ")}.` : ""}`,
+      `**The model uses the image.** After the last stage, ${clear.length} of ${verdicts.length} visual benchmarks score at least ${CLEAR_MARGIN} points above every trivial baseline (the most frequent answer, overall and per question type; the model with the image withheld)${clear.length ? `: ${clear.join(", ")}` : ""}.${not.length ? ` Not clearly above: ${not.join(", ")}.` : ""}`,
     );
   }
   // earlier stages evaluated with the image withheld too: where image use appeared and was lost
@@ -356,7 +363,7 @@ export function writeRecipeReport(outDir: string, r: RecipeReportInput): RecipeR
     "",
     "## Evaluation",
     "",
-    "Each benchmark at 0 shots (and 4 where it has demonstrations) after each evaluated stage, beside trivial baselines: the most frequent answer of the demonstrations (or of the questions), the best constant answer (an oracle), and the model with every image replaced by the mean image.",
+    "Each benchmark at 0 shots (and 4 where it has demonstrations) after each evaluated stage, beside trivial baselines: the most frequent answer of the demonstrations (or of the questions), the best constant answer (an oracle), the most frequent answer of each question type (an oracle, where questions have types), and the model with every image replaced by the mean image.",
     "",
     markdownTable(table),
     "",
@@ -381,7 +388,7 @@ ${htmlTable(stages as unknown as Record<string, unknown>[])}
 <h2>Loss curves</h2>
 ${charts}
 <h2>Evaluation</h2>
-<p>Each benchmark at 0 shots (and 4 where it has demonstrations) after each evaluated stage, beside trivial baselines: the most frequent answer, the best constant answer (an oracle), and the model with every image replaced by the mean image. Scores in percent (CIDEr x 100).</p>
+<p>Each benchmark at 0 shots (and 4 where it has demonstrations) after each evaluated stage, beside trivial baselines: the most frequent answer, the best constant answer (an oracle), the most frequent answer of each question type (an oracle), and the model with every image replaced by the mean image. Scores in percent (CIDEr x 100).</p>
 ${htmlTable(table)}
 <h2>What this run shows</h2>
 <ul>

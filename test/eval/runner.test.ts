@@ -23,7 +23,12 @@ import { run as runEval } from "../../src/cli/eval.js";
 import { loadBenchmark, loadWorldBenchmark, subsetBenchmark } from "../../src/eval/benchmarks.js";
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
 import { evalStops, evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
-import { demoMajorityBaseline, demoRandomBaseline, trivialBaselines } from "../../src/eval/score.js";
+import {
+  categoryMajorityBaseline,
+  demoMajorityBaseline,
+  demoRandomBaseline,
+  trivialBaselines,
+} from "../../src/eval/score.js";
 import { loadPipeline, type Pipeline } from "../../src/infer/pipeline.js";
 import { stopConditions } from "../../src/infer/prompt.js";
 import { getConvTemplate } from "../../src/tokenizer/templates.js";
@@ -235,6 +240,47 @@ test("trivial baselines: the support's most frequent answer and the test prior, 
   const mc = trivialBaselines(loadWorldBenchmark(world, "mmlu"));
   assert.equal(mc.chance, 25);
   assert.equal(mc.supportMajority, null);
+});
+
+test("the per-question-type prior answers each question with its category's most frequent answer", () => {
+  const b = join(dir, "category-majority");
+  mkdirSync(b);
+  // "which" is mostly "image 2", "total" mostly "4": a constant gets 2 of 7 right, the per-type prior 4
+  const rows = [
+    ["which", "image 2"],
+    ["which", "image 2"],
+    ["which", "image 1"],
+    ["total", "4"],
+    ["total", "4"],
+    ["total", "3"],
+    ["total", "5"],
+  ];
+  const write = (withCategory: (i: number) => boolean) =>
+    writeFileSync(
+      join(b, "q.jsonl"),
+      rows
+        .map(([category, _], i) =>
+          JSON.stringify({ question_id: i, text: "?", ...(withCategory(i) ? { category } : {}) }),
+        )
+        .join("\n"),
+    );
+  writeFileSync(
+    join(b, "a.json"),
+    JSON.stringify({ annotations: rows.map(([, a], i) => ({ question_id: i, answers: Array(10).fill(a) })) }),
+  );
+  const load = () => loadBenchmark({ questions: join(b, "q.jsonl"), answers: [join(b, "a.json")] });
+  write(() => true);
+  const bench = load();
+  assert.ok(Math.abs((categoryMajorityBaseline(bench) as number) - (100 * 4) / 7) < 1e-9);
+  assert.ok(Math.abs((trivialBaselines(bench).testMajority?.score as number) - (100 * 2) / 7) < 1e-9);
+  assert.equal(trivialBaselines(bench).categoryMajority, categoryMajorityBaseline(bench));
+  write((i) => i !== 4);
+  assert.equal(categoryMajorityBaseline(load()), null, "a question without a type: no per-type prior");
+  writeFileSync(
+    join(b, "q.jsonl"),
+    rows.map((_, i) => JSON.stringify({ question_id: i, text: "?", category: "x" })).join("\n"),
+  );
+  assert.equal(categoryMajorityBaseline(load()), null, "one type: the constant baseline already covers it");
 });
 
 test("the in-context copying baseline answers each question with its demonstrations' most frequent answer", () => {

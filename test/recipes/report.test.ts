@@ -1,10 +1,11 @@
 // The recipe report's in-context verdict against the copying baseline, on world-small's measured
-// figures (its stage-1 model: above 0 shots, not above copying) and two constructed cases.
+// figures (its stage-1 model: above 0 shots, not above copying) and two constructed cases; the
+// visual verdict against every trivial baseline, on world-tiny's measured multi-image figures.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EvalReport, EvalRow } from "../../src/recipes/executors.js";
-import { iclVerdict } from "../../src/recipes/report.js";
+import { iclVerdict, visualVerdicts } from "../../src/recipes/report.js";
 
 const row = (shots: number, score: number, copy: number | null, random: number | null = null): EvalRow => ({
   bench: "icl_text",
@@ -60,4 +61,45 @@ test("in-context learning is visible only when every k-shot score beats copying 
   assert.equal(none?.copies, false);
   assert.equal(iclVerdict(evals([row(0, 3, null)]), "icl_text"), null, "no demonstrations, no verdict");
   assert.equal(iclVerdict(evals([]), "icl"), null);
+});
+
+test("a visual benchmark is clear only 5+ points above every baseline, the per-question-type prior included", () => {
+  const visual = (
+    score: number,
+    withheld: number,
+    categoryMajority: number | null,
+  ): Map<string, EvalReport> => {
+    const r = (withhold: boolean, s: number): EvalRow => ({
+      ...row(0, s, null),
+      bench: "multi_image",
+      metric: "vqa",
+      withhold_image: withhold,
+      conv_mode: "hermes-2",
+    });
+    const baselines = {
+      multi_image: {
+        support_majority: null,
+        test_majority: 25.33,
+        category_majority: categoryMajority,
+        chance: null,
+        most_frequent_answer: "image 2",
+      },
+    };
+    return new Map([
+      ["sft", { stage: "sft", checkpoint: "x", rows: [r(false, score), r(true, withheld)], baselines }],
+    ]);
+  };
+  // world-tiny, world 0, an SFT variant that also captioned both images of two-image conversations
+  // (2026-12-06, not kept): 51.95 with the images, 42.22 withheld (it answered "2" to every "how
+  // many objects are there in the two images together?"), 25.33 most frequent, and each question
+  // type's most frequent answer 50.03
+  const [measured] = visualVerdicts(visual(51.95, 42.22, 50.03));
+  assert.equal(measured.best, 50.03);
+  assert.equal(measured.clear, false);
+  const [withoutTypes] = visualVerdicts(visual(51.95, 42.22, null));
+  assert.equal(withoutTypes.best, 42.22);
+  assert.equal(withoutTypes.clear, true);
+  const [clear] = visualVerdicts(visual(60, 42.22, 50.03));
+  assert.equal(clear.clear, true);
+  assert.ok(Math.abs((clear.margin ?? 0) - 9.97) < 1e-9);
 });
