@@ -229,12 +229,13 @@ export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
 }
 
 /**
- * The per-question-type prior: every question answered with the most frequent reference answer of
- * its `category` among the evaluated questions (an oracle, like `testMajority`, but per type). null
- * unless every question has a category and there are at least two.
- * @example categoryMajorityBaseline(loadWorldBenchmark("world", "multi_image"))
+ * The per-question-type prior scored in full: every question answered with the most frequent
+ * reference answer of its `category` among the evaluated questions (an oracle, like `testMajority`,
+ * but per type), with its per-category scores. null unless every question has a category and there
+ * are at least two.
+ * @example categoryMajorityScore(loadWorldBenchmark("world", "multi_image"))?.byCategory
  */
-export function categoryMajorityBaseline(bench: LoadedBenchmark): number | null {
+export function categoryMajorityScore(bench: LoadedBenchmark): BenchmarkScore | null {
   if (bench.truth.kind === "none" || bench.items.some((it) => it.category === undefined)) return null;
   const byCategory = new Map<string, string[]>();
   for (const it of bench.items) {
@@ -247,7 +248,12 @@ export function categoryMajorityBaseline(bench: LoadedBenchmark): number | null 
   if (byCategory.size < 2) return null;
   const prior = new Map([...byCategory].map(([c, answers]) => [c, mostFrequent(answers) ?? ""]));
   const preds = new Map(bench.items.map((it) => [it.id, prior.get(it.category as string) ?? ""]));
-  return scoreBenchmark(bench, preds).score;
+  return scoreBenchmark(bench, preds);
+}
+
+/** The per-question-type prior's score (categoryMajorityScore); null where it has none. */
+export function categoryMajorityBaseline(bench: LoadedBenchmark): number | null {
+  return categoryMajorityScore(bench)?.score ?? null;
 }
 
 /**

@@ -9,10 +9,12 @@ import path from "node:path";
 import { openDataset } from "../data/dataset.js";
 import {
   type Baselines,
+  categoryMajorityScore,
   demoMajorityBaseline,
   demoRandomBaseline,
   type EvalResult,
   evaluate,
+  type LoadedBenchmark,
   listWorldBenchmarks,
   loadBenchmark,
   predictionsFileName,
@@ -378,6 +380,8 @@ export interface EvalRow {
   demo_majority: number | null;
   /** the same rows: answering with a random one of the demonstrations' distinct answers (expected) */
   demo_random?: number | null;
+  /** mean per-item score and count per question category (absent where questions have none) */
+  by_category?: Record<string, { score: number; count: number }>;
   count: number;
   seconds: number;
   generated_tokens: number;
@@ -395,6 +399,8 @@ export interface EvalReport {
       test_majority: number | null;
       /** the per-question-type prior (oracle; null without categories) */
       category_majority: number | null;
+      /** the same, per category */
+      category_majority_by_category?: Record<string, number>;
       chance: number | null;
       most_frequent_answer: string | null;
     }
@@ -406,11 +412,20 @@ type EvalConfig = Omit<RecipePreset["eval"], "after" | "withhold_image_after" | 
   withhold_image: boolean;
 };
 
-function baselineRow(b: Baselines): EvalReport["baselines"][string] {
+function baselineRow(bench: LoadedBenchmark): EvalReport["baselines"][string] {
+  const b: Baselines = trivialBaselines(bench);
+  const prior = categoryMajorityScore(bench);
   return {
     support_majority: b.supportMajority?.score ?? null,
     test_majority: b.testMajority?.score ?? null,
     category_majority: b.categoryMajority,
+    ...(prior
+      ? {
+          category_majority_by_category: Object.fromEntries(
+            Object.entries(prior.byCategory).map(([c, v]) => [c, v.score]),
+          ),
+        }
+      : {}),
     chance: b.chance,
     most_frequent_answer: b.supportMajority?.answer ?? b.testMajority?.answer ?? null,
   };
@@ -434,7 +449,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
   for (const wb of listWorldBenchmarks(world).filter((b) => c.benchmarks.includes(b.name))) {
     const full = loadBenchmark(wb.files);
     const bench = subsetBenchmark(full, full.items.slice(0, c.limit));
-    report.baselines[wb.name] = baselineRow(trivialBaselines(bench));
+    report.baselines[wb.name] = baselineRow(bench);
     const visual = bench.items.some((it) => it.images.length > 0);
     const runs: { shots: number; withhold: boolean }[] = c.shots
       .filter((k) => wb.shots.includes(k))
@@ -459,6 +474,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
         score: r.score,
         demo_majority: demoMajorityBaseline(bench, run.shots),
         demo_random: demoRandomBaseline(bench, run.shots),
+        ...(Object.keys(r.byCategory).length ? { by_category: r.byCategory } : {}),
         count: r.count,
         seconds: r.timings.seconds,
         generated_tokens: r.timings.generatedTokens,

@@ -159,6 +159,36 @@ function evalTable(preset: RecipePreset, evals: Map<string, EvalReport>): TableR
   return rows;
 }
 
+/**
+ * Each visual benchmark's question types after the last evaluated stage, 0-shot: the score with the
+ * images, with them withheld, and the type's most frequent answer (an oracle). Where a benchmark's
+ * margin comes from is read here (world-tiny's VQA: colour and size, not shape or position).
+ */
+export function categoryTable(evals: Map<string, EvalReport>): Record<string, string | number>[] {
+  const rep = [...evals.values()].pop();
+  if (!rep) return [];
+  const rows: Record<string, string | number>[] = [];
+  for (const bench of VISUAL_BENCHMARKS) {
+    const find = (withheld: boolean) =>
+      rep.rows.find((r) => r.bench === bench && r.shots === 0 && r.withhold_image === withheld);
+    const seen = find(false);
+    if (!seen?.by_category) continue;
+    const withheld = find(true)?.by_category ?? {};
+    const prior = rep.baselines[bench]?.category_majority_by_category ?? {};
+    for (const [category, v] of Object.entries(seen.by_category)) {
+      rows.push({
+        benchmark: bench,
+        "question type": category,
+        questions: v.count,
+        image: n1(v.score),
+        "image withheld": n1(withheld[category]?.score ?? null),
+        "type's most frequent answer (oracle)": n1(prior[category] ?? null),
+      });
+    }
+  }
+  return rows;
+}
+
 interface Verdict {
   bench: string;
   score: number | null;
@@ -332,6 +362,9 @@ export function writeRecipeReport(outDir: string, r: RecipeReportInput): RecipeR
   const evals = readEvals(r.runs);
   const stages = stageRows(r.runs);
   const table = evalTable(p, evals);
+  const byType = categoryTable(evals);
+  const lastStage = [...evals.keys()].pop();
+  const byTypeNote = `By question type after ${STAGE_LABEL[lastStage ?? ""] ?? lastStage}, 0-shot: with the images, with them withheld, and each type's most frequent answer (an oracle).`;
   const statements = effects(evals);
   const facts: [string, string][] = [
     ["recipe", `${p.name}: ${p.describe}`],
@@ -367,6 +400,7 @@ export function writeRecipeReport(outDir: string, r: RecipeReportInput): RecipeR
     "",
     markdownTable(table),
     "",
+    ...(byType.length ? [byTypeNote, "", markdownTable(byType), ""] : []),
     "## What this run shows",
     "",
     ...statements.map((s) => `- ${s}`),
@@ -390,6 +424,7 @@ ${charts}
 <h2>Evaluation</h2>
 <p>Each benchmark at 0 shots (and 4 where it has demonstrations) after each evaluated stage, beside trivial baselines: the most frequent answer, the best constant answer (an oracle), the most frequent answer of each question type (an oracle), and the model with every image replaced by the mean image. Scores in percent (CIDEr x 100).</p>
 ${htmlTable(table)}
+${byType.length ? `<p>${esc(byTypeNote)}</p>\n${htmlTable(byType)}` : ""}
 <h2>What this run shows</h2>
 <ul>
 ${statements.map((s) => `<li>${inlineHtml(s)}</li>`).join("\n")}

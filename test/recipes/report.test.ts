@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EvalReport, EvalRow } from "../../src/recipes/executors.js";
-import { iclVerdict, visualVerdicts } from "../../src/recipes/report.js";
+import { categoryTable, iclVerdict, visualVerdicts } from "../../src/recipes/report.js";
 
 const row = (shots: number, score: number, copy: number | null, random: number | null = null): EvalRow => ({
   bench: "icl_text",
@@ -102,4 +102,52 @@ test("a visual benchmark is clear only 5+ points above every baseline, the per-q
   const [clear] = visualVerdicts(visual(60, 42.22, 50.03));
   assert.equal(clear.clear, true);
   assert.ok(Math.abs((clear.margin ?? 0) - 9.97) < 1e-9);
+});
+
+test("the per-type table sets each question type's score beside its withheld score and prior", () => {
+  const r = (withhold: boolean, by: Record<string, { score: number; count: number }>): EvalRow => ({
+    ...row(0, 0, null),
+    bench: "vqa",
+    metric: "vqa",
+    withhold_image: withhold,
+    by_category: by,
+  });
+  // world-tiny, world 0 after SFT (2026-12-06): colour and shape questions
+  const rep: EvalReport = {
+    stage: "sft",
+    checkpoint: "x",
+    rows: [
+      r(false, { colour: { score: 46.3, count: 82 }, shape: { score: 14.6, count: 82 } }),
+      r(true, { colour: { score: 9.8, count: 82 }, shape: { score: 13.4, count: 82 } }),
+    ],
+    baselines: {
+      vqa: {
+        support_majority: 12.28,
+        test_majority: 11.52,
+        category_majority: 38.52,
+        category_majority_by_category: { colour: 17.1, shape: 20.7 },
+        chance: null,
+        most_frequent_answer: "1",
+      },
+    },
+  };
+  const rows = categoryTable(new Map([["sft", rep]]));
+  assert.deepEqual(
+    rows.map((x) => [
+      x["question type"],
+      x.questions,
+      x.image,
+      x["image withheld"],
+      x["type's most frequent answer (oracle)"],
+    ]),
+    [
+      ["colour", 82, "46.3", "9.8", "17.1"],
+      ["shape", 82, "14.6", "13.4", "20.7"],
+    ],
+  );
+  assert.deepEqual(
+    categoryTable(new Map([["sft", { ...rep, rows: [row(0, 1, null)] }]])),
+    [],
+    "no types, no rows",
+  );
 });
