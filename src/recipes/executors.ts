@@ -410,6 +410,8 @@ export interface EvalReport {
 /** An eval stage's config: the preset's eval section with `limit` already chosen for this stage. */
 type EvalConfig = Omit<RecipePreset["eval"], "after" | "withhold_image_after" | "final_limit"> & {
   withhold_image: boolean;
+  /** what eval.json holds (stages.ts EVAL_FORMAT); only hashed */
+  eval_format: number;
 };
 
 function baselineRow(bench: LoadedBenchmark): EvalReport["baselines"][string] {

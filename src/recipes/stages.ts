@@ -262,6 +262,11 @@ function baseLlmBenchmarks(p: RecipePreset): string[] {
   return p.eval.benchmarks.filter((b) => TEXT_BENCHMARKS.includes(b) && p.eval.raw_benchmarks.includes(b));
 }
 
+/** What an eval stage's eval.json holds, in its cache hash: raised when the report starts reading
+ * something older evaluations lack (2: the per-question-type prior and per-category scores), so
+ * those rerun instead of giving an older verdict. */
+const EVAL_FORMAT = 2;
+
 /** The stage list of a (resolved) preset. */
 export function buildStages(p: RecipePreset): Stage[] {
   // the last evaluated stage gets final_limit as its limit; the others' configs (and cache hashes)
@@ -273,6 +278,7 @@ export function buildStages(p: RecipePreset): Stage[] {
       ...rest,
       limit: after === lastEvaluated ? final_limit : limit,
       withhold_image: w.includes(after),
+      eval_format: EVAL_FORMAT,
     };
   };
   const stages: Stage[] = [
