@@ -2,8 +2,9 @@
 // Per stage: status (ran / cached), wall time, throughput, peak RSS and the stage's key number;
 // loss curves of every training stage (train/report.ts's SVG charts); the evaluation table — each
 // benchmark x shots x stage beside the trivial baselines (the most frequent answer, overall and per
-// question type; the model with every image withheld) — and a short statement, computed from those numbers, of which of the
-// paper's effects this run shows and which it does not.
+// question type; the model with every image withheld) — with a per-question-type table after the
+// last stage, and a short statement, computed from those numbers, of which of the paper's effects
+// this run shows and which it does not.
 
 import fs from "node:fs";
 import path from "node:path";
