@@ -166,6 +166,8 @@ export interface Baselines {
    * these show the same landmark?" mostly "yes"). null unless the questions carry two or more
    * categories. */
   categoryMajority: number | null;
+  /** the same prior's score per category; null where categoryMajority is */
+  categoryMajorityByCategory: Record<string, number> | null;
   /** multiple choice: expected accuracy of a uniform random letter. */
   chance: number | null;
   /** k-shot questions with their own demonstrations: each answered with the most frequent answer of
@@ -201,6 +203,7 @@ export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
       supportMajority: null,
       testMajority: null,
       categoryMajority: null,
+      categoryMajorityByCategory: null,
       chance: null,
       demoMajority: null,
       demoRandom: null,
@@ -218,10 +221,14 @@ export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
       ? (100 * bench.items.reduce((s, it) => s + 1 / (truth.items.get(it.id)?.numChoices ?? 1), 0)) /
         bench.items.length
       : null;
+  const prior = categoryMajorityScore(bench);
   return {
     supportMajority: constant(bench, mostFrequent(supportAnswers)),
     testMajority: constant(bench, mostFrequent(testAnswers)),
-    categoryMajority: categoryMajorityBaseline(bench),
+    categoryMajority: prior?.score ?? null,
+    categoryMajorityByCategory: prior
+      ? Object.fromEntries(Object.entries(prior.byCategory).map(([c, v]) => [c, v.score]))
+      : null,
     chance,
     demoMajority: demoMajorityBaseline(bench, shots),
     demoRandom: demoRandomBaseline(bench, shots),

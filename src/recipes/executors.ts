@@ -9,12 +9,10 @@ import path from "node:path";
 import { openDataset } from "../data/dataset.js";
 import {
   type Baselines,
-  categoryMajorityScore,
   demoMajorityBaseline,
   demoRandomBaseline,
   type EvalResult,
   evaluate,
-  type LoadedBenchmark,
   listWorldBenchmarks,
   loadBenchmark,
   predictionsFileName,
@@ -414,20 +412,12 @@ type EvalConfig = Omit<RecipePreset["eval"], "after" | "withhold_image_after" | 
   eval_format: number;
 };
 
-function baselineRow(bench: LoadedBenchmark): EvalReport["baselines"][string] {
-  const b: Baselines = trivialBaselines(bench);
-  const prior = categoryMajorityScore(bench);
+function baselineRow(b: Baselines): EvalReport["baselines"][string] {
   return {
     support_majority: b.supportMajority?.score ?? null,
     test_majority: b.testMajority?.score ?? null,
     category_majority: b.categoryMajority,
-    ...(prior
-      ? {
-          category_majority_by_category: Object.fromEntries(
-            Object.entries(prior.byCategory).map(([c, v]) => [c, v.score]),
-          ),
-        }
-      : {}),
+    ...(b.categoryMajorityByCategory ? { category_majority_by_category: b.categoryMajorityByCategory } : {}),
     chance: b.chance,
     most_frequent_answer: b.supportMajority?.answer ?? b.testMajority?.answer ?? null,
   };
@@ -451,7 +441,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
   for (const wb of listWorldBenchmarks(world).filter((b) => c.benchmarks.includes(b.name))) {
     const full = loadBenchmark(wb.files);
     const bench = subsetBenchmark(full, full.items.slice(0, c.limit));
-    report.baselines[wb.name] = baselineRow(bench);
+    report.baselines[wb.name] = baselineRow(trivialBaselines(bench));
     const visual = bench.items.some((it) => it.images.length > 0);
     const runs: { shots: number; withhold: boolean }[] = c.shots
       .filter((k) => wb.shots.includes(k))

@@ -9,8 +9,8 @@
 // Capacities are rounded up to 8 steps per octave (at most 12.5% unused), so the varying lengths of
 // packed batches still find a buffer. trimPool(), once per training step, keeps of each capacity
 // only as many free buffers as the step held at once: without it the classes that packed batches of
-// other lengths left behind piled up (world-tiny SFT's peak RSS 907 MiB instead of 346), and
-// keeping all a step asked for kept the backward pass's buffers idle through the next forward. A
+// other lengths left behind piled up, and keeping all a step asked for kept the backward pass's
+// buffers idle through the next forward. A
 // length whose class has no free buffer takes one of a class up to 1.5x larger, so the last step's
 // buffers serve a slightly longer batch. Measured (world-tiny SFT, 100 steps, medians of 3 runs):
 // 194 ms a step and 405 MB peak RSS; 263 ms and 345 MB without the pool; 193 ms and 740 MB

@@ -140,9 +140,8 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   return record(new Tensor(out, shape, x.dtype), "slice", [x], (g) => [padAxis(g, a, s, n - e)]);
 }
 
-/** A fresh array of the same storage type (slice and concat move any dtype). */
-/** A new array of a's type for an output every element of which the caller writes (f32 from the
- * pool). */
+/** A new array of a's storage type (slice and concat move any dtype) for an output every element of
+ * which the caller writes (f32 from the pool). */
 function allocLike<T extends Float32Array | Int32Array | Uint16Array>(a: T, n: number): T {
   if (a instanceof Float32Array) return allocF32(n, false) as T;
   return new (a.constructor as new (n: number) => T)(n);
