@@ -630,54 +630,58 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   let trainMs = 0;
   let windowMs = 0;
   let windowSteps = 0;
-  for (let step = 0; step < opts.steps; step++) {
-    const t0 = performance.now();
-    opt.setLrScale(cosineWithWarmup(step, opts.steps, opts.warmupRatio ?? 0.05));
-    if (epoch.length < batch) epoch = epoch.concat(dataGen.shuffle([...train]));
-    const idx = epoch.splice(0, batch);
-    // the batch's captions, then its hard negatives (texts no image matches)
-    const texts = idx.map((i) => data.captions[i]);
-    if (opts.hardNegatives)
-      for (const i of idx) {
-        const neg = hardNegative(words[i], classLists, negGen);
-        if (neg) texts.push(neg.join(" "));
+  // the pool's buffers go back whether the loop ends or throws (a NaN loss, a bad image)
+  try {
+    for (let step = 0; step < opts.steps; step++) {
+      const t0 = performance.now();
+      opt.setLrScale(cosineWithWarmup(step, opts.steps, opts.warmupRatio ?? 0.05));
+      if (epoch.length < batch) epoch = epoch.concat(dataGen.shuffle([...train]));
+      const idx = epoch.splice(0, batch);
+      // the batch's captions, then its hard negatives (texts no image matches)
+      const texts = idx.map((i) => data.captions[i]);
+      if (opts.hardNegatives)
+        for (const i of idx) {
+          const neg = hardNegative(words[i], classLists, negGen);
+          if (neg) texts.push(neg.join(" "));
+        }
+      hardNegativesSeen += texts.length - idx.length;
+      const seen = opts.augment
+        ? augmentBatch(data.images, data.captions, idx, opts.augment, augExclude, augGen)
+        : { images: data.images, idx };
+      const { loss } = pair.forward(pixelBatch(seen.images, seen.idx, pre, S), idBatch(texts, vocab, T));
+      const l = loss.item();
+      loss.backward(undefined, { free: true }); // the step's activations go back to the pool
+      const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
+      opt.step();
+      opt.zeroGrad();
+      trimPool();
+      if (!Number.isFinite(l)) throw new Error(`pretrainVisionTower: loss is ${l} at step ${step}`);
+      losses.push(l);
+      const ms = performance.now() - t0;
+      trainMs += ms;
+      windowMs += ms;
+      windowSteps++;
+      const last = step === opts.steps - 1;
+      const doEval = evalEvery > 0 && ((step + 1) % evalEvery === 0 || last);
+      if (opts.onLog && ((step + 1) % logEvery === 0 || last || doEval)) {
+        opts.onLog({
+          step: step + 1,
+          loss: l,
+          lr: opt.groups[0].lr,
+          temperature: Math.exp(pair.logitScale.item()),
+          bias: pair.logitBias.item(),
+          gradNorm,
+          ms: windowMs / windowSteps,
+          patchTokensPerSec: (windowSteps * batch * P) / (windowMs / 1000),
+          retrieval: doEval ? evaluate() : undefined,
+        });
+        windowMs = 0;
+        windowSteps = 0;
       }
-    hardNegativesSeen += texts.length - idx.length;
-    const seen = opts.augment
-      ? augmentBatch(data.images, data.captions, idx, opts.augment, augExclude, augGen)
-      : { images: data.images, idx };
-    const { loss } = pair.forward(pixelBatch(seen.images, seen.idx, pre, S), idBatch(texts, vocab, T));
-    const l = loss.item();
-    loss.backward(undefined, { free: true }); // the step's activations go back to the pool
-    const gradNorm = clipGradNorm(params, opts.clipNorm ?? 1);
-    opt.step();
-    opt.zeroGrad();
-    trimPool();
-    if (!Number.isFinite(l)) throw new Error(`pretrainVisionTower: loss is ${l} at step ${step}`);
-    losses.push(l);
-    const ms = performance.now() - t0;
-    trainMs += ms;
-    windowMs += ms;
-    windowSteps++;
-    const last = step === opts.steps - 1;
-    const doEval = evalEvery > 0 && ((step + 1) % evalEvery === 0 || last);
-    if (opts.onLog && ((step + 1) % logEvery === 0 || last || doEval)) {
-      opts.onLog({
-        step: step + 1,
-        loss: l,
-        lr: opt.groups[0].lr,
-        temperature: Math.exp(pair.logitScale.item()),
-        bias: pair.logitBias.item(),
-        gradNorm,
-        ms: windowMs / windowSteps,
-        patchTokensPerSec: (windowSteps * batch * P) / (windowMs / 1000),
-        retrieval: doEval ? evaluate() : undefined,
-      });
-      windowMs = 0;
-      windowSteps = 0;
     }
+  } finally {
+    clearPool();
   }
-  clearPool();
   const trainSeconds = trainMs / 1000;
   const towerParameters = pair.tower.numParameters();
   return {

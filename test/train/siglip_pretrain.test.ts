@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { pooledBytes } from "../../src/tensor/pool.js";
 import { Generator } from "../../src/tensor/random.js";
 import {
   CaptionVocab,
@@ -266,4 +267,18 @@ test("augment transforms training images only where the caption allows, as a fun
     pretrainVisionTower({ ...opts, augment: { ...augment, exclude: "(" } }),
     /augment.exclude is not a regular expression/,
   );
+});
+
+test("a run that throws mid-training gives the buffer pool back", async () => {
+  await assert.rejects(
+    pretrainVisionTower({
+      ...base(),
+      logEvery: 2,
+      onLog: () => {
+        throw new Error("stop here");
+      },
+    }),
+    /stop here/,
+  );
+  assert.equal(pooledBytes(), 0);
 });
