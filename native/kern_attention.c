@@ -19,38 +19,53 @@
 
 #define KB 64
 #define QB 64
-#define NV (KB / VW)                 /* vectors per row of a score block */
 #define RG (VW == 16 ? 4 : 2)        /* rows per register tile */
 #define VC 4                         /* vectors per column chunk of a register tile */
 
 static inline int64_t key_end(const vn_attn_args *a, int64_t t) { return a->causal ? t + a->S - a->T + 1 : a->S; }
 
-/* S[i][0:KB] = scale * X[i][0:hs] . Yt[0:hs][0:KB] for i < m (X rows at stride ldx, Yt at ldy) */
-static inline __attribute__((always_inline)) void xyt_rows(int rows, int64_t hs, const float *X, int64_t ldx,
-                                                           const float *Yt, int64_t ldy, float *S, float scale) {
-  for (int u0 = 0; u0 < NV; u0 += VC) {
-    vf acc[RG][VC];
-    for (int r = 0; r < rows; r++)
-      for (int u = 0; u < VC; u++) acc[r][u] = (vf){0};
-    for (int64_t d = 0; d < hs; d++) {
-      vf y[VC];
-      for (int u = 0; u < VC; u++) y[u] = vload(Yt + d * ldy + (u0 + u) * VW);
-      for (int r = 0; r < rows; r++) {
-        vf x = vset1(X[r * ldx + d]);
-        for (int u = 0; u < VC; u++) acc[r][u] += x * y[u];
-      }
+/* S[i][c0*VW : (c0+cnt)*VW] = scale * X[i][0:hs] . Yt[0:hs][same columns] for `rows` rows (X rows
+ * at stride ldx, Yt at ldy); cnt <= VC vectors of columns */
+static inline __attribute__((always_inline)) void xyt_rows(int rows, int cnt, int c0, int64_t hs, const float *X,
+                                                           int64_t ldx, const float *Yt, int64_t ldy, float *S,
+                                                           float scale) {
+  vf acc[RG][VC];
+  for (int r = 0; r < rows; r++)
+    for (int u = 0; u < cnt; u++) acc[r][u] = (vf){0};
+  for (int64_t d = 0; d < hs; d++) {
+    vf y[VC];
+    for (int u = 0; u < cnt; u++) y[u] = vload(Yt + d * ldy + (c0 + u) * VW);
+    for (int r = 0; r < rows; r++) {
+      vf x = vset1(X[r * ldx + d]);
+      for (int u = 0; u < cnt; u++) acc[r][u] += x * y[u];
     }
-    for (int r = 0; r < rows; r++)
-      for (int u = 0; u < VC; u++) vstore(S + r * KB + (u0 + u) * VW, acc[r][u] * scale);
+  }
+  for (int r = 0; r < rows; r++)
+    for (int u = 0; u < cnt; u++) vstore(S + r * KB + (c0 + u) * VW, acc[r][u] * scale);
+}
+
+/* scores of m rows against the first nvk vectors of key columns (nvk * VW >= the block's keys;
+ * a short last block, or a sequence shorter than KB, computes only the columns it has) */
+static void tile_xyt(int64_t m, int nvk, int64_t hs, const float *X, int64_t ldx, const float *Yt, int64_t ldy,
+                     float *S, float scale) {
+  for (int c0 = 0; c0 < nvk; c0 += VC) {
+    const int cnt = nvk - c0 < VC ? nvk - c0 : VC;
+    int64_t i = 0;
+#define XYT_CASES(R)                                                                   \
+  switch (cnt) {                                                                       \
+    case 4: xyt_rows(R, 4, c0, hs, X + i * ldx, ldx, Yt, ldy, S + i * KB, scale); break; \
+    case 3: xyt_rows(R, 3, c0, hs, X + i * ldx, ldx, Yt, ldy, S + i * KB, scale); break; \
+    case 2: xyt_rows(R, 2, c0, hs, X + i * ldx, ldx, Yt, ldy, S + i * KB, scale); break; \
+    default: xyt_rows(R, 1, c0, hs, X + i * ldx, ldx, Yt, ldy, S + i * KB, scale); break; \
+  }
+    for (; i + RG <= m; i += RG) XYT_CASES(RG)
+    for (; i < m; i++) XYT_CASES(1)
+#undef XYT_CASES
   }
 }
 
-static void tile_xyt(int64_t m, int64_t hs, const float *X, int64_t ldx, const float *Yt, int64_t ldy, float *S,
-                     float scale) {
-  int64_t i = 0;
-  for (; i + RG <= m; i += RG) xyt_rows(RG, hs, X + i * ldx, ldx, Yt, ldy, S + i * KB, scale);
-  for (; i < m; i++) xyt_rows(1, hs, X + i * ldx, ldx, Yt, ldy, S + i * KB, scale);
-}
+/* vectors of a score row that cover n keys */
+static inline int key_vectors(int64_t n) { return (int)((n + VW - 1) / VW); }
 
 /* O[i][chunk] += sum_j P[i][j] V[j][chunk] for `rows` rows and nv vectors of columns */
 static inline __attribute__((always_inline)) void pv_rows(int rows, int nv, int64_t n, const float *P, int64_t ldp,
@@ -113,7 +128,8 @@ static void mask_scores(const vn_attn_args *a, int64_t b, int64_t t, int64_t s0,
   int64_t end = key_end(a, t) - s0;
   if (end > n) end = n;
   if (end < 0) end = 0;
-  for (int64_t j = end; j < KB; j++) sc[j] = -INFINITY;
+  const int64_t width = (int64_t)key_vectors(n) * VW;
+  for (int64_t j = end; j < width; j++) sc[j] = -INFINITY;
   if (a->keyPadding || a->segments) {
     const int32_t *kp = a->keyPadding ? a->keyPadding + b * a->S + s0 : NULL;
     const int32_t *seg = a->segments ? a->segments + b * a->S + s0 : NULL;
@@ -185,13 +201,14 @@ static void attention_task(void *ctx, int64_t task) {
   for (int64_t s0 = 0; s0 < kend; s0 += KB) {
     const int64_t n = kend - s0 < KB ? kend - s0 : KB;
     if (segments_disjoint(a, b, t0, nq, s0, n)) continue;
-    /* scores (nq, KB) = q (nq, hs) @ k^T (hs, KB) */
-    tile_xyt(nq, hs, qp, hsp, kt + s0, J->sp, sc, a->scale);
+    /* scores (nq, n) = q (nq, hs) @ k^T (hs, n) */
+    const int nvk = key_vectors(n);
+    tile_xyt(nq, nvk, hs, qp, hsp, kt + s0, J->sp, sc, a->scale);
     for (int64_t i = 0; i < nq; i++) {
       float *s = sc + i * KB;
       mask_scores(a, b, t0 + i, s0, n, s);
       vf bmv = vload(s);
-      for (int u = 1; u < NV; u++) bmv = vmax(bmv, vload(s + u * VW));
+      for (int u = 1; u < nvk; u++) bmv = vmax(bmv, vload(s + u * VW));
       const float bm = vhmax(bmv);
       if (bm == -INFINITY) {
         memset(s, 0, sizeof(float) * KB);
@@ -204,7 +221,7 @@ static void attention_task(void *ctx, int64_t task) {
         m[i] = bm;
       }
       vf ls = {0};
-      for (int u = 0; u < NV; u++) {
+      for (int u = 0; u < nvk; u++) {
         vf p = vexp(vload(s + u * VW) - m[i]);
         vstore(s + u * VW, p);
         ls += p;
@@ -298,8 +315,9 @@ static void attention_backward_task(void *ctx, int64_t task) {
       for (int64_t t0 = tfirst / QB * QB; t0 < T; t0 += QB) {
         const int64_t nq = T - t0 < QB ? T - t0 : QB;
         if (segments_disjoint(a, b, t0, nq, s0, n)) continue;
-        tile_xyt(nq, hs, qp + t0 * hsp, hsp, kt, KB, P, a->scale);
-        tile_xyt(nq, hs, gop + t0 * hsp, hsp, vt, KB, dP, 1.0f);
+        const int nvk = key_vectors(n);
+        tile_xyt(nq, nvk, hs, qp + t0 * hsp, hsp, kt, KB, P, a->scale);
+        tile_xyt(nq, nvk, hs, gop + t0 * hsp, hsp, vt, KB, dP, 1.0f);
         int any = 0;
         for (int64_t i = 0; i < nq; i++) {
           const int64_t t = t0 + i;
@@ -311,7 +329,7 @@ static void attention_backward_task(void *ctx, int64_t task) {
             continue;
           }
           mask_scores(a, b, t, s0, n, p);
-          for (int u = 0; u < NV; u++) {
+          for (int u = 0; u < nvk; u++) {
             vf pv = vexp(vload(p + u * VW) - L);
             vstore(p + u * VW, pv);
             vstore(ds + u * VW, pv * (vload(dp + u * VW) - D[t]) * a->scale);
@@ -323,10 +341,10 @@ static void attention_backward_task(void *ctx, int64_t task) {
         tile_pv(nq, n, hsp, dS, KB, kp, hsp, gqp + t0 * hsp, hsp);
         /* gk (KB, hsp) += dS^T (KB, nq) @ q (nq, hsp);  gv += P^T @ gOut */
         for (int64_t i = 0; i < nq; i++)
-          for (int64_t j = 0; j < KB; j++) Tt[j * QB + i] = dS[i * KB + j];
+          for (int64_t j = 0; j < n; j++) Tt[j * QB + i] = dS[i * KB + j];
         tile_pv(n, nq, hsp, Tt, QB, qp + t0 * hsp, hsp, gkb, hsp);
         for (int64_t i = 0; i < nq; i++)
-          for (int64_t j = 0; j < KB; j++) Tt[j * QB + i] = P[i * KB + j];
+          for (int64_t j = 0; j < n; j++) Tt[j * QB + i] = P[i * KB + j];
         tile_pv(n, nq, hsp, Tt, QB, gop + t0 * hsp, hsp, gvb, hsp);
       }
       for (int64_t j = 0; j < n; j++) {

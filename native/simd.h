@@ -27,10 +27,16 @@ static inline vf vload(const float *p) {
   return v;
 }
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
+/* every lane x; spelled as a constructor, which compiles to one broadcast (GCC turned the
+ * lane-by-lane loop into 16 masked broadcasts inside the attention tiles) */
 static inline vf vset1(float x) {
-  vf v;
-  for (int i = 0; i < VW; i++) v[i] = x;
-  return v;
+#if VW == 16
+  return (vf){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+#elif VW == 8
+  return (vf){x, x, x, x, x, x, x, x};
+#else
+  return (vf){x, x, x, x};
+#endif
 }
 /* m ? a : b, m from a vector comparison (all ones or all zeros per lane) */
 static inline vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }

@@ -569,6 +569,9 @@ for (const nb of backends) {
         // packed rows over several 64-row blocks: whole tiles masked by segments are skipped
         { B: 2, T: 200, S: 200, nh: 2, nkv: 1, hs: 16, causal: true, seg: true },
         { B: 1, T: 150, S: 150, nh: 2, nkv: 2, hs: 8, causal: false, seg: true },
+        // short sequences (a ViT's 16 patches): only the key columns a block has are computed
+        { B: 3, T: 16, S: 16, nh: 4, nkv: 4, hs: 24, causal: false },
+        { B: 2, T: 17, S: 49, nh: 2, nkv: 2, hs: 24, causal: true, pad: true },
       ];
       let seed = 100;
       for (const c of cfgs) {
