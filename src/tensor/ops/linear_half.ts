@@ -4,6 +4,7 @@
 // `linear` (matmul.ts) sends a 16-bit weight here when no gradient is to flow through x.
 
 import { backend } from "../../backend/index.js";
+import { fillRows } from "../create.js";
 import { Tensor } from "../tensor.js";
 import { requireF32 } from "./shape.js";
 
@@ -23,7 +24,7 @@ export function linearHalf(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     throw new Error(`linear: bias [${b.shape}] does not match weight [${w.shape}]`);
   const R = x.size / I; // rows of the folded (R, in) input
   const out = new Float32Array(R * O);
-  if (b) for (let r = 0; r < R; r++) out.set(b.f32, r * O);
+  if (b) fillRows(out, b.f32, R);
   // (R, I) @ (O, I)^T -> (R, O), accumulated onto the bias rows
   backend().gemmHalf({
     M: R,

@@ -6,6 +6,7 @@
 
 import type { GemmArgs } from "../../backend/backend.js";
 import { backend } from "../../backend/index.js";
+import { fillRows } from "../create.js";
 import { toDtype } from "../dtype.js";
 import { allocF32 } from "../pool.js";
 import { isGradEnabled, numel, record, Tensor } from "../tensor.js";
@@ -124,7 +125,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   const R = x.size / I; // rows of the folded (R, in) input
   const outShape = [...x.shape.slice(0, -1), O];
   const out = allocF32(R * O, !b && I === 0);
-  if (b) for (let r = 0; r < R; r++) out.set(b.f32, r * O);
+  if (b) fillRows(out, b.f32, R);
   // (R, I) @ (O, I)^T -> (R, O), accumulated onto the bias rows
   runGemm(
     {
