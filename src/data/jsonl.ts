@@ -6,6 +6,7 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { type BadSamples, DataError } from "./bad_samples.js";
+import { readRanges } from "./read_at.js";
 
 export interface JsonlLine {
   value: unknown;
@@ -110,15 +111,8 @@ export class JsonlIndex {
   async get(i: number): Promise<JsonlLine> {
     if (i < 0 || i >= this.length)
       throw new RangeError(`${this.file}: sample ${i} out of range (${this.length})`);
-    const fh = await open(this.file, "r");
-    try {
-      const n = this.end[i] - this.start[i];
-      const buf = Buffer.allocUnsafe(n);
-      await fh.read(buf, 0, n, this.start[i]);
-      const line = this.lineNo[i];
-      return { value: parseJsonLine(buf.toString("utf8"), this.file, line), file: this.file, line };
-    } finally {
-      await fh.close();
-    }
+    const [buf] = readRanges(this.file, [{ offset: this.start[i], size: this.end[i] - this.start[i] }]);
+    const line = this.lineNo[i];
+    return { value: parseJsonLine(buf.toString("utf8"), this.file, line), file: this.file, line };
   }
 }

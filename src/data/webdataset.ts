@@ -11,6 +11,7 @@ import { open } from "node:fs/promises";
 import { posix } from "node:path";
 import tar from "tar-stream";
 import { DataError } from "./bad_samples.js";
+import { readRanges } from "./read_at.js";
 
 /** One WebDataset sample: its key and members by extension ("png", "txt", "json", ...). */
 export interface WdsSample {
@@ -176,17 +177,8 @@ export class TarIndex {
   async get(i: number): Promise<WdsSample> {
     const s = this.samples[i];
     if (!s) throw new RangeError(`${this.file}: sample ${i} out of range (${this.length})`);
-    const fh = await open(this.file, "r");
-    try {
-      const members = new Map<string, Buffer>();
-      for (const m of s.members) {
-        const buf = Buffer.alloc(m.size);
-        await fh.read(buf, 0, m.size, m.offset);
-        members.set(m.ext, buf);
-      }
-      return { key: s.key, members, file: this.file, index: i + 1 };
-    } finally {
-      await fh.close();
-    }
+    const bufs = readRanges(this.file, s.members);
+    const members = new Map<string, Buffer>(s.members.map((m, k) => [m.ext, bufs[k]]));
+    return { key: s.key, members, file: this.file, index: i + 1 };
   }
 }

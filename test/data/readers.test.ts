@@ -37,6 +37,9 @@ test("JSONL: malformed line names file:line; --skip-bad-samples counts it", asyn
   assert.deepEqual((await idx.get(2)).value, { text: "c" });
   assert.equal(idx.lineOf(2), 4);
   await assert.rejects(idx.get(1), new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3`));
+  // A file cut short after it was indexed: the read names the file, never returns a partial record.
+  writeFileSync(f, readFileSync(f).subarray(0, 10));
+  await assert.rejects(idx.get(2), (e: Error) => e.message.startsWith(`${f}: ended at byte`));
 });
 
 async function writeTar(file: string, entries: [string, Buffer | string][]): Promise<void> {
