@@ -1,10 +1,14 @@
 // Image decoding + preprocessing off the main thread: a pool of worker_threads, each importing an
 // injectable preprocess function `(pathOrBytes, config) -> Float32Array (3, H, W)` (or an object
 // with such `pixels`) from a module (by default io's `loadImage` in src/io/image.ts). With `threads: 0` the function runs in-thread.
+// In-thread with the default preprocessing, decoded images can be kept (`cacheBytes`): a training
+// run draws the same files epoch after epoch, and sharp's decode is most of a small image's cost
+// (measured, world-tiny stage 1: a 32-image batch ~26 ms to load uncached, ~8 ms cached).
 // A missing or corrupt image becomes a DataError naming the sample's file:line and the image.
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { decodeImage, type PreprocessConfig, preprocessImage, type RgbImage } from "../io/image.js";
 import { DataError } from "./bad_samples.js";
 import { describeImage, type ImageRef } from "./image_ref.js";
 import type { Where } from "./records.js";
@@ -27,6 +31,10 @@ export interface ImagePoolOptions {
   config: unknown;
   /** Worker threads (default: available cores - 1, at least 1); 0 = run in this thread. */
   threads?: number;
+  /** In-thread with the default module: keep decoded images of files (before resizing and
+   * normalising) up to this many bytes, first come first kept (default 0 = none). Files must not
+   * change while the pool is open. */
+  cacheBytes?: number;
 }
 
 type Pending = { resolve: (a: Float32Array) => void; reject: (e: Error) => void };
@@ -45,11 +53,16 @@ export class ImagePool {
   private nextId = 0;
   private rr = 0;
   private closed = false;
+  /** decoded images by path (cacheBytes), and their bytes */
+  private readonly decoded: Map<string, RgbImage> | null = null;
+  private decodedBytes = 0;
 
   constructor(private readonly opts: ImagePoolOptions) {
     const module = opts.module ?? DEFAULT_PREPROCESS_MODULE;
     const exportName = opts.exportName ?? DEFAULT_PREPROCESS_EXPORT;
     const threads = opts.threads ?? Math.max(1, availableParallelism() - 1);
+    if (threads === 0 && (opts.cacheBytes ?? 0) > 0 && module === DEFAULT_PREPROCESS_MODULE)
+      this.decoded = new Map();
     if (threads === 0) {
       this.load1 = import(module).then((m: Record<string, unknown>) => {
         const fn = m[exportName];
@@ -84,6 +97,7 @@ export class ImagePool {
     if (this.closed) throw new Error("image pool: closed");
     const input = ref.kind === "path" ? ref.path : ref.data;
     try {
+      if (this.decoded && typeof input === "string") return await this.loadCached(input);
       if (this.load1) {
         const r = await (await this.load1)(input, this.opts.config);
         return r instanceof Float32Array ? r : r.pixels;
@@ -109,6 +123,25 @@ export class ImagePool {
     }
   }
 
+  /** The default preprocessing of a file, decoded once while the cache has room. */
+  private async loadCached(path: string): Promise<Float32Array> {
+    const cache = this.decoded as Map<string, RgbImage>;
+    let img = cache.get(path);
+    if (!img) {
+      img = await decodeImage(path);
+      if (this.decodedBytes + img.data.byteLength <= (this.opts.cacheBytes ?? 0)) {
+        cache.set(path, img);
+        this.decodedBytes += img.data.byteLength;
+      }
+    }
+    return preprocessImage(img, this.opts.config as PreprocessConfig).pixels;
+  }
+
+  /** Bytes of decoded images held (cacheBytes). */
+  get cachedBytes(): number {
+    return this.decodedBytes;
+  }
+
   /** Loads all images of a sample (in order). */
   loadAll(refs: ImageRef[], where?: Where): Promise<Float32Array[]> {
     return Promise.all(refs.map((r) => this.load(r, where)));
@@ -116,6 +149,8 @@ export class ImagePool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.decoded?.clear();
+    this.decodedBytes = 0;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

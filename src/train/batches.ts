@@ -59,6 +59,8 @@ export interface BatchOptions {
   /** square image side the tower expects */
   imageSize: number;
   imageThreads: number;
+  /** decoded images kept by the ImagePool (in-thread only) */
+  imageCacheBytes?: number;
   skipBadSamples: boolean;
 }
 
@@ -99,6 +101,7 @@ export class BatchLoader {
     const pool = new ImagePool({
       config: opts.preprocess,
       threads: opts.imageThreads,
+      cacheBytes: opts.imageCacheBytes ?? 0,
     });
     return new BatchLoader(opts, mixture, total, pool);
   }

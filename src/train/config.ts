@@ -82,6 +82,9 @@ export const TrainConfigSchema = z.strictObject({
   skip_bad_samples: z.boolean().default(false),
   /** image decoding worker threads (0 = decode on the main thread) */
   image_threads: z.number().int().nonnegative().default(0),
+  /** decoded images kept in memory, in MB, with image_threads 0 (files read epoch after epoch are
+   * decoded once; 0 = decode every time) */
+  image_cache_mb: z.number().nonnegative().default(256),
 
   /** held-out data for the built-in eval loss */
   eval_datasets: z.array(DatasetSchema).optional(),
@@ -307,6 +310,7 @@ export const RESUME_FREE_KEYS = new Set([
   "save_total_limit",
   "eval_steps",
   "image_threads",
+  "image_cache_mb",
   "name",
 ]);
 

@@ -2,7 +2,7 @@
 // work, and a missing or corrupt image is a DataError naming the sample and the image.
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import sharp from "sharp";
@@ -72,5 +72,36 @@ test("worker pool decodes files and inline bytes like the in-thread path", async
   } finally {
     await pool.close();
     await local.close();
+  }
+});
+
+test("in-thread cache: a file is decoded once while the budget has room, with the same pixels", async () => {
+  const dir = tempDir("vila-img-cache-");
+  const raw = Buffer.alloc(6 * 4 * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 53) % 256;
+  const png = await sharp(raw, { raw: { width: 6, height: 4, channels: 3 } })
+    .png()
+    .toBuffer();
+  const a = join(dir, "a.png");
+  const b = join(dir, "b.png");
+  writeFileSync(a, png);
+  writeFileSync(b, png);
+  const plain = new ImagePool({ threads: 0, config: IO_PRE });
+  // room for one decoded image (72 bytes) but not two
+  const cached = new ImagePool({ threads: 0, config: IO_PRE, cacheBytes: 100 });
+  try {
+    const want = await plain.load({ kind: "path", path: a });
+    assert.deepEqual(await cached.load({ kind: "path", path: a }), want);
+    assert.deepEqual(await cached.load({ kind: "path", path: b }), want);
+    assert.equal(cached.cachedBytes, 6 * 4 * 3);
+    // the files go away: the cached one still loads (not decoded again), the other does not
+    rmSync(a);
+    rmSync(b);
+    assert.deepEqual(await cached.load({ kind: "path", path: a }), want);
+    await assert.rejects(cached.load({ kind: "path", path: b }), /file not found/);
+    await assert.rejects(plain.load({ kind: "path", path: a }), /file not found/);
+  } finally {
+    await plain.close();
+    await cached.close();
   }
 });
