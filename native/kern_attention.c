@@ -9,7 +9,8 @@
  * The forward keeps an online softmax per query row and is split over (b, head, query block).
  * The backward recomputes P from the saved lse, walks key blocks outermost so each key block's
  * gk / gv accumulate in scratch, and is split over (b, kv head): the task owns every row it
- * writes, so no atomics are needed. Included by kernels.c. */
+ * writes, so no atomics are needed. A pool task takes a run of these units with one scratch buffer
+ * (a 16-patch ViT has thousands of units of a few microseconds each). Included by kernels.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +163,9 @@ typedef struct {
   const float *o_in, *lse_in, *gout;
   float *gq, *gk, *gv;
   int64_t qblocks, hsp;
-  float *kt_all; /* forward: k transposed to (B, nkv, hs, sp), zero beyond S */
+  int64_t units, per; /* work units ((b, head, query block) forward, (b, kv head) backward), per task */
+  float *kt_all; /* forward: k transposed to (B, nkv, hs, sp), zero beyond S; sp = S rounded up to
+                  * VW, enough for the key columns a block computes (key_vectors) */
   int64_t sp;
 } attn_job;
 
@@ -178,15 +181,13 @@ static void transpose_k_task(void *ctx, int64_t task) {
   }
 }
 
-static void attention_task(void *ctx, int64_t task) {
-  const attn_job *J = ctx;
+/* one (b, head, query block) of the forward, in the scratch `buf` (attention_task) */
+static void attention_unit(const attn_job *J, int64_t unit, float *buf) {
   const vn_attn_args *a = J->a;
   const int64_t T = a->T, S = a->S, nh = a->nh, nkv = a->nkv, hs = a->hs, hsp = J->hsp, group = nh / nkv;
-  const int64_t b = task / (nh * J->qblocks), h = (task / J->qblocks) % nh, qb = task % J->qblocks;
+  const int64_t b = unit / (nh * J->qblocks), h = (unit / J->qblocks) % nh, qb = unit % J->qblocks;
   const int64_t kh = h / group, t0 = qb * QB, t1 = t0 + QB < T ? t0 + QB : T, nq = t1 - t0;
   const int aligned = hsp == hs; /* v rows can be read in place */
-  float *buf = vn_alloc(sizeof(float) * (size_t)((aligned ? 0 : KB * hsp) + 2 * QB * hsp + QB * KB + 2 * QB));
-  if (!buf) return;
   float *qp = buf, *acc = qp + QB * hsp, *sc = acc + QB * hsp, *m = sc + QB * KB, *l = m + QB, *vp = l + QB;
   const float *kt = J->kt_all + (b * nkv + kh) * hs * J->sp;
   memset(qp, 0, sizeof(float) * nq * hsp);
@@ -250,6 +251,21 @@ static void attention_task(void *ctx, int64_t task) {
       *L = m[i] + logf(l[i]);
     }
   }
+}
+
+/* units per task: enough tasks to balance the pool, few enough that each amortises its scratch
+ * (a 16-patch ViT has B x heads single-block units of a few microseconds each) */
+static int64_t units_per_task(int64_t units) {
+  int64_t tasks = 16 * (int64_t)vn_pool_threads();
+  return units > tasks ? (units + tasks - 1) / tasks : 1;
+}
+
+static void attention_task(void *ctx, int64_t task) {
+  const attn_job *J = ctx;
+  const int64_t hsp = J->hsp, u0 = task * J->per, u1 = u0 + J->per < J->units ? u0 + J->per : J->units;
+  float *buf = vn_alloc(sizeof(float) * (size_t)((hsp == J->a->hs ? 0 : KB * hsp) + 2 * QB * hsp + QB * KB + 2 * QB));
+  if (!buf) return;
+  for (int64_t u = u0; u < u1; u++) attention_unit(J, u, buf);
   free(buf);
 }
 
@@ -257,17 +273,19 @@ static int64_t padded_hs(int64_t hs) { return (hs + VW - 1) / VW * VW; }
 
 static void attention(const vn_attn_args *a, float *out, float *lse) {
   attn_job J = {.a = a, .out = out, .lse = lse, .qblocks = (a->T + QB - 1) / QB, .hsp = padded_hs(a->hs)};
-  J.sp = (a->S + KB - 1) / KB * KB;
+  J.sp = (a->S + VW - 1) / VW * VW;
   J.kt_all = vn_alloc(sizeof(float) * (size_t)(a->B * a->nkv * a->hs * J.sp + 1));
   if (!J.kt_all) return;
-  int64_t tasks = a->B * a->nh * J.qblocks;
+  J.units = a->B * a->nh * J.qblocks;
   double work = (double)a->B * a->nh * a->T * a->S * a->hs;
   if (vn_pool_threads() > 1 && work > 1e5) {
+    J.per = units_per_task(J.units);
     vn_parallel_for(a->B * a->nkv, transpose_k_task, &J);
-    vn_parallel_for(tasks, attention_task, &J);
+    vn_parallel_for((J.units + J.per - 1) / J.per, attention_task, &J);
   } else {
+    J.per = J.units;
     for (int64_t t = 0; t < a->B * a->nkv; t++) transpose_k_task(&J, t);
-    for (int64_t t = 0; t < tasks; t++) attention_task(&J, t);
+    attention_task(&J, 0);
   }
   free(J.kt_all);
 }
@@ -280,15 +298,16 @@ static void load_rows(const vn_attn_args *a, const float *src, int64_t b, int64_
   }
 }
 
-static void attention_backward_task(void *ctx, int64_t task) {
-  const attn_job *J = ctx;
+/* scratch floats of one backward unit: per head (q, gOut, gq rows and D) plus per key block */
+static size_t backward_scratch(const vn_attn_args *a, int64_t hsp) {
+  return (size_t)(3 * a->T * hsp + a->T) + (size_t)(2 * a->hs * KB + 4 * KB * hsp + 3 * QB * KB + KB * QB) + 16;
+}
+
+/* one (b, kv head) of the backward, in the scratch `buf` (attention_backward_task) */
+static void attention_backward_unit(const attn_job *J, int64_t unit, float *buf) {
   const vn_attn_args *a = J->a;
   const int64_t T = a->T, S = a->S, nh = a->nh, nkv = a->nkv, hs = a->hs, hsp = J->hsp, group = nh / nkv;
-  const int64_t b = task / nkv, kh = task % nkv;
-  const size_t per_head = (size_t)(3 * T * hsp + T);
-  const size_t per_block = (size_t)(2 * hs * KB + 4 * KB * hsp + 3 * QB * KB + KB * QB);
-  float *buf = vn_alloc(sizeof(float) * (per_head + per_block + 16));
-  if (!buf) return;
+  const int64_t b = unit / nkv, kh = unit % nkv;
   float *qp = buf, *gop = qp + T * hsp, *gqp = gop + T * hsp, *D = gqp + T * hsp;
   float *kt = D + T, *vt = kt + hs * KB, *kp = vt + hs * KB, *vp = kp + KB * hsp, *gkb = vp + KB * hsp,
         *gvb = gkb + KB * hsp, *P = gvb + KB * hsp, *dP = P + QB * KB, *dS = dP + QB * KB, *Tt = dS + QB * KB;
@@ -357,16 +376,27 @@ static void attention_backward_task(void *ctx, int64_t task) {
     }
     for (int64_t t = 0; t < T; t++) memcpy(J->gq + ((b * T + t) * nh + h) * hs, gqp + t * hsp, sizeof(float) * hs);
   }
+}
+
+static void attention_backward_task(void *ctx, int64_t task) {
+  const attn_job *J = ctx;
+  const int64_t u0 = task * J->per, u1 = u0 + J->per < J->units ? u0 + J->per : J->units;
+  float *buf = vn_alloc(sizeof(float) * backward_scratch(J->a, J->hsp));
+  if (!buf) return;
+  for (int64_t u = u0; u < u1; u++) attention_backward_unit(J, u, buf);
   free(buf);
 }
 
 static void attention_backward(const vn_attn_args *a, const float *out, const float *lse, const float *gout,
                                float *gq, float *gk, float *gv) {
   attn_job J = {.a = a, .o_in = out, .lse_in = lse, .gout = gout, .gq = gq, .gk = gk, .gv = gv, .hsp = padded_hs(a->hs)};
-  int64_t tasks = a->B * a->nkv;
+  J.units = a->B * a->nkv;
   double work = (double)a->B * a->nh * a->T * a->S * a->hs;
-  if (vn_pool_threads() > 1 && work > 1e5)
-    vn_parallel_for(tasks, attention_backward_task, &J);
-  else
-    for (int64_t t = 0; t < tasks; t++) attention_backward_task(&J, t);
+  if (vn_pool_threads() > 1 && work > 1e5) {
+    J.per = units_per_task(J.units);
+    vn_parallel_for((J.units + J.per - 1) / J.per, attention_backward_task, &J);
+  } else {
+    J.per = J.units;
+    attention_backward_task(&J, 0);
+  }
 }
