@@ -4,17 +4,18 @@
 // left to V8, their growth as external memory starts a mark-compact every ~64 MB (4-5 per world-tiny
 // SFT step) and every new buffer is zeroed pages the kernel faults in.
 //
-// Only buffers this pool made are ever taken back (a WeakSet of their ArrayBuffers), so storage that
-// came from elsewhere (a checkpoint slab, a batch, a view into a bigger array) is never reused.
-// Capacities are rounded up to 8 steps per octave (at most 12.5% unused), so the varying lengths of
-// packed batches still find a buffer. trimPool(), once per training step, keeps of each capacity
-// only as many free buffers as the step held at once: without it the classes that packed batches of
-// other lengths left behind piled up, and keeping all a step asked for kept the backward pass's
-// buffers idle through the next forward. A
-// length whose class has no free buffer takes one of a class up to 1.5x larger, so the last step's
-// buffers serve a slightly longer batch. Measured (world-tiny SFT, 100 steps, medians of 3 runs):
-// 194 ms a step and 405 MB peak RSS; 263 ms and 345 MB without the pool; 193 ms and 740 MB
-// without the trim.
+// Only buffers this pool made are ever taken back (a WeakMap of their ArrayBuffers), so storage that
+// came from elsewhere (a checkpoint slab, a batch, a view into a bigger array) is never reused, and
+// handing back a buffer that is already free does nothing. Capacities are rounded up to 8 steps per
+// octave (at most 12.5% unused), so the varying lengths of packed batches still find a buffer; a
+// length whose class has no free buffer takes one of a class up to 1.5x larger. trimPool(), once per
+// training step, keeps the free buffers that would serve the step again (per requested class, as
+// many as it held at once): without a trim the classes that packed batches of other lengths left
+// behind piled up, and keeping all a step asked for kept the backward pass's buffers idle through
+// the next forward. Measured (world-tiny SFT, 100 steps, medians of 3 runs, 2026-12-06): 194 ms a
+// step and 405 MB peak RSS; 263 ms and 345 MB without the pool; 193 ms and 740 MB without the trim.
+// In world-tiny's stage 1 (2026-12-07) ~2 MB of new buffers a step remain, once backward's ledger
+// handed back the gradient buffers the pool had re-issued within the same backward (33 MB before).
 
 import { env } from "../env.js";
 
@@ -22,11 +23,15 @@ const MIN_POOLED = 1024; // smaller arrays are cheap for V8; pooling them is not
 const POOL_LIMIT_BYTES = 512 * 2 ** 20;
 
 const free = new Map<number, Float32Array[]>();
-/** per capacity: buffers taken and not yet handed back, and the most of them at once since the
- * last trimPool() */
+/** per requested capacity (a length's own class, whichever buffer served it): buffers taken and not
+ * yet handed back, and the most of them at once since the last trimPool() */
 const live = new Map<number, number>();
 const peakLive = new Map<number, number>();
-const owned = new WeakSet<ArrayBuffer>();
+/** the pool's buffers, each with the class it was last taken for */
+const owned = new WeakMap<ArrayBuffer, number>();
+/** the buffers now on the free list: handing one back again is a no-op, so a caller that cannot
+ * tell whether a buffer was already handed back (backward's ledger) may hand it back twice */
+let onFreeList = new WeakSet<ArrayBuffer>();
 let freeBytes = 0;
 let poison = env.debug;
 
@@ -45,18 +50,20 @@ export function allocF32(n: number, zero = true): Float32Array {
   if (n < MIN_POOLED) return new Float32Array(n);
   const want = capacityOf(n);
   const cap = free.get(want)?.length ? want : bestFit(want);
-  const now = (live.get(cap) ?? 0) + 1;
-  live.set(cap, now);
-  if (now > (peakLive.get(cap) ?? 0)) peakLive.set(cap, now);
+  const now = (live.get(want) ?? 0) + 1;
+  live.set(want, now);
+  if (now > (peakLive.get(want) ?? 0)) peakLive.set(want, now);
   const buf = free.get(cap)?.pop();
   if (buf) {
     freeBytes -= cap * 4;
+    onFreeList.delete(buf.buffer as ArrayBuffer);
+    owned.set(buf.buffer as ArrayBuffer, want);
     const out = buf.length === n ? buf : buf.subarray(0, n);
     if (zero) out.fill(0);
     return out;
   }
   const fresh = new Float32Array(cap);
-  owned.add(fresh.buffer);
+  owned.set(fresh.buffer, want);
   return cap === n ? fresh : fresh.subarray(0, n);
 }
 
@@ -75,9 +82,11 @@ function bestFit(want: number): number {
  * hand-back shows. */
 export function releaseF32(a: Float32Array): boolean {
   const buffer = a.buffer;
-  if (!(buffer instanceof ArrayBuffer) || !owned.has(buffer)) return false;
+  const want = buffer instanceof ArrayBuffer ? owned.get(buffer) : undefined;
+  if (want === undefined) return false;
+  if (onFreeList.has(buffer as ArrayBuffer)) return true; // handed back already
   const cap = buffer.byteLength / 4;
-  live.set(cap, Math.max(0, (live.get(cap) ?? 0) - 1));
+  live.set(want, Math.max(0, (live.get(want) ?? 0) - 1));
   if (freeBytes + cap * 4 > POOL_LIMIT_BYTES) return true; // over the limit: left to the GC
   const whole = new Float32Array(buffer);
   if (poison) whole.fill(Number.NaN);
@@ -87,20 +96,37 @@ export function releaseF32(a: Float32Array): boolean {
     free.set(cap, list);
   }
   list.push(whole);
+  onFreeList.add(buffer as ArrayBuffer);
   freeBytes += cap * 4;
   return true;
 }
 
-/** Keep of each capacity at most as many free buffers as were taken at once since the last call (a
- * training loop calls it once per step, when the step has handed everything back); the rest are
- * left to the garbage collector. */
+/** Keep the free buffers that would serve the step since the last call again: for each requested
+ * class, as many as were taken at once, from its own free list first and then from the smallest
+ * classes up to 1.5x larger (as allocF32 takes them); the rest are left to the garbage collector. A
+ * training loop calls it once per step, when the step has handed everything back. */
 export function trimPool(): void {
+  const caps = [...free.keys()].sort((a, b) => a - b);
+  const left = new Map(caps.map((c) => [c, (free.get(c) as Float32Array[]).length]));
+  const keep = new Map<number, number>();
+  for (const [want, demand] of [...peakLive].sort((a, b) => a[0] - b[0])) {
+    let need = demand;
+    for (const cap of caps) {
+      if (need === 0 || cap > want * 1.5) break;
+      if (cap < want) continue;
+      const take = Math.min(need, left.get(cap) ?? 0);
+      left.set(cap, (left.get(cap) ?? 0) - take);
+      keep.set(cap, (keep.get(cap) ?? 0) + take);
+      need -= take;
+    }
+  }
   for (const [cap, list] of free) {
-    const keep = peakLive.get(cap) ?? 0;
-    if (list.length <= keep) continue;
-    freeBytes -= (list.length - keep) * cap * 4;
-    list.length = keep;
-    if (keep === 0) free.delete(cap);
+    const k = keep.get(cap) ?? 0;
+    if (list.length <= k) continue;
+    freeBytes -= (list.length - k) * cap * 4;
+    for (const dropped of list.slice(k)) onFreeList.delete(dropped.buffer as ArrayBuffer);
+    list.length = k;
+    if (k === 0) free.delete(cap);
   }
   live.clear();
   peakLive.clear();
@@ -109,9 +135,18 @@ export function trimPool(): void {
 /** Drop every free buffer (the end of a training run). */
 export function clearPool(): void {
   free.clear();
+  onFreeList = new WeakSet();
   live.clear();
   peakLive.clear();
   freeBytes = 0;
+}
+
+/** Buffers taken (for lengths of at least MIN_POOLED) and not handed back since the last
+ * trimPool() or clearPool(). */
+export function takenBuffers(): number {
+  let n = 0;
+  for (const k of live.values()) n += k;
+  return n;
 }
 
 /** Bytes held in the free list. */

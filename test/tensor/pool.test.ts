@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { VilaForCausalLM } from "../../src/models/vila.js";
 import { AdamW, clipGradNorm } from "../../src/optim/index.js";
 import { mul } from "../../src/tensor/ops/elementwise.js";
-import { reshape } from "../../src/tensor/ops/shape.js";
+import { concat, reshape, slice } from "../../src/tensor/ops/shape.js";
 import {
   allocF32,
   capacityOf,
@@ -17,6 +17,7 @@ import {
   pooledBytes,
   releaseF32,
   setPoolPoison,
+  takenBuffers,
   trimPool,
 } from "../../src/tensor/pool.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -202,4 +203,18 @@ test("backward({ free: true }): training a small VILA gives the same weights bit
     setPoolPoison(prev);
     clearPool();
   }
+});
+
+test("backward({ free: true }) hands back every buffer, also one re-taken for a gradient that is summed", () => {
+  // h's gradient is the sum of four padded slices' gradients: the first ones are handed back while
+  // the later ones are computed, so those take the same buffers again and are themselves handed back
+  clearPool();
+  const w = new Tensor(new Float32Array(4 * 512).fill(0.25), [4, 512]).requireGrad();
+  const h = mul(w, new Tensor(new Float32Array(4 * 512).fill(3), [4, 512]));
+  const parts = [0, 1, 2, 3].map((i) => slice(h, 0, i, i + 1));
+  const y = concat(parts, 1);
+  y.backward(new Tensor(new Float32Array(4 * 512).fill(1), [1, 4 * 512]), { free: true });
+  assert.equal(takenBuffers(), 0, "buffers taken during backward and never handed back");
+  assert.ok(w.grad?.f32.every((g) => g === 3));
+  clearPool();
 });
