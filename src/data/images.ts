@@ -3,7 +3,7 @@
 // with such `pixels`) from a module (by default io's `loadImage` in src/io/image.ts). With `threads: 0` the function runs in-thread.
 // In-thread with the default preprocessing, decoded images can be kept (`cacheBytes`): a training
 // run draws the same files epoch after epoch, and sharp's decode is most of a small image's cost
-// (measured, world-tiny stage 1: a 32-image batch ~26 ms to load uncached, ~8 ms cached).
+// (measured, world-tiny stage 1: a 32-image batch ~28 ms to load uncached, ~5 ms cached).
 // A missing or corrupt image becomes a DataError naming the sample's file:line and the image.
 
 import { availableParallelism } from "node:os";
