@@ -26,13 +26,19 @@ const IO_PRE = {
   resample: 3,
 };
 
-test("worker pool decodes files and inline bytes like the in-thread path", async () => {
-  const dir = tempDir("vila-img-");
+/** A 6x4 RGB test image, its bytes (i * step) % 256, and its PNG encoding. */
+async function testPng(step: number): Promise<{ raw: Buffer; png: Buffer }> {
   const raw = Buffer.alloc(6 * 4 * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 256;
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * step) % 256;
   const png = await sharp(raw, { raw: { width: 6, height: 4, channels: 3 } })
     .png()
     .toBuffer();
+  return { raw, png };
+}
+
+test("worker pool decodes files and inline bytes like the in-thread path", async () => {
+  const dir = tempDir("vila-img-");
+  const { raw, png } = await testPng(37);
   const file = join(dir, "a.png");
   writeFileSync(file, png);
   const cfg = { size: 4 };
@@ -77,11 +83,7 @@ test("worker pool decodes files and inline bytes like the in-thread path", async
 
 test("in-thread cache: a file is decoded once while the budget has room, with the same pixels", async () => {
   const dir = tempDir("vila-img-cache-");
-  const raw = Buffer.alloc(6 * 4 * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (i * 53) % 256;
-  const png = await sharp(raw, { raw: { width: 6, height: 4, channels: 3 } })
-    .png()
-    .toBuffer();
+  const { png } = await testPng(53);
   const a = join(dir, "a.png");
   const b = join(dir, "b.png");
   writeFileSync(a, png);
