@@ -5,8 +5,8 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { readRanges } from "../io/read_at.js";
 import { type BadSamples, DataError } from "./bad_samples.js";
-import { readRanges } from "./read_at.js";
 
 export interface JsonlLine {
   value: unknown;

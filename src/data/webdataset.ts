@@ -10,8 +10,8 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { posix } from "node:path";
 import tar from "tar-stream";
+import { readRanges } from "../io/read_at.js";
 import { DataError } from "./bad_samples.js";
-import { readRanges } from "./read_at.js";
 
 /** One WebDataset sample: its key and members by extension ("png", "txt", "json", ...). */
 export interface WdsSample {

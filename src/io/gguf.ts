@@ -10,6 +10,7 @@
 // matrix has ne = [in, out] (the shape reversed); the bytes are the same. Little-endian only.
 
 import * as fs from "node:fs";
+import { readAt } from "./read_at.js";
 import { assertLittleEndian } from "./safetensors.js";
 import { writeFileAtomic } from "./safetensors_writer.js";
 
@@ -443,9 +444,8 @@ export function readGguf(file: string): GgufFile {
             const out = new Uint8Array(t.bytes);
             const f = fs.openSync(file, "r");
             try {
-              let done = 0;
-              while (done < out.length)
-                done += fs.readSync(f, out, done, Math.min(out.length - done, 1 << 30), t.offset + done);
+              if (readAt(f, out, t.offset) < out.length)
+                throw new Error(`gguf ${file}: tensor "${name}" runs past the end of the file (truncated)`);
             } finally {
               fs.closeSync(f);
             }

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { numel, Tensor } from "../tensor/tensor.js";
+import { readAt } from "./read_at.js";
 
 /** The dtypes of the safetensors format that vila-ts reads and writes. */
 export type SafeDType =
@@ -76,7 +77,6 @@ export interface TensorReader {
 
 /** The Python library refuses headers over 100 MB; so do we (a corrupt length would otherwise allocate GBs). */
 const MAX_HEADER_BYTES = 100_000_000;
-export const READ_CHUNK = 1 << 30;
 
 export function assertLittleEndian(): void {
   if (os.endianness() !== "LE") throw new Error("safetensors: big-endian hosts are not supported");
@@ -379,15 +379,11 @@ export function openSafetensors(p: string): TensorReader {
 // reading
 
 function readFully(fd: number, buf: Uint8Array, position: number, file: string, what: string): void {
-  let done = 0;
-  while (done < buf.length) {
-    const k = fs.readSync(fd, buf, done, Math.min(buf.length - done, READ_CHUNK), position + done);
-    if (k === 0)
-      throw new Error(
-        `safetensors ${file}: ${what}: file ended after ${done} of ${buf.length} bytes (truncated)`,
-      );
-    done += k;
-  }
+  const done = readAt(fd, buf, position);
+  if (done < buf.length)
+    throw new Error(
+      `safetensors ${file}: ${what}: file ended after ${done} of ${buf.length} bytes (truncated)`,
+    );
 }
 
 function readRaw(name: string, info: TensorInfo): RawTensor {

@@ -6,14 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { numel, Tensor } from "../tensor/tensor.js";
-import {
-  assertLittleEndian,
-  ITEM_SIZE,
-  type RawTensor,
-  READ_CHUNK,
-  type SafeDType,
-  viewAs,
-} from "./safetensors.js";
+import { READ_CHUNK } from "./read_at.js";
+import { assertLittleEndian, ITEM_SIZE, type RawTensor, type SafeDType, viewAs } from "./safetensors.js";
 
 // Position in the Rust library's `Dtype` enum; the Python writer orders tensors by this, descending.
 // biome-ignore format: a table
