@@ -258,11 +258,6 @@ export function categoryMajorityScore(bench: LoadedBenchmark): BenchmarkScore | 
   return scoreBenchmark(bench, preds);
 }
 
-/** The per-question-type prior's score (categoryMajorityScore); null where it has none. */
-export function categoryMajorityBaseline(bench: LoadedBenchmark): number | null {
-  return categoryMajorityScore(bench)?.score ?? null;
-}
-
 /**
  * The copying baseline of a k-shot in-context benchmark: every question answered with the most
  * frequent answer among its own first k demonstrations (ties: the earliest). A model above it uses

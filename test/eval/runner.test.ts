@@ -24,7 +24,7 @@ import { loadBenchmark, loadWorldBenchmark, subsetBenchmark } from "../../src/ev
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
 import { evalStops, evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
 import {
-  categoryMajorityBaseline,
+  categoryMajorityScore,
   demoMajorityBaseline,
   demoRandomBaseline,
   trivialBaselines,
@@ -271,16 +271,16 @@ test("the per-question-type prior answers each question with its category's most
   const load = () => loadBenchmark({ questions: join(b, "q.jsonl"), answers: [join(b, "a.json")] });
   write(() => true);
   const bench = load();
-  assert.ok(Math.abs((categoryMajorityBaseline(bench) as number) - (100 * 4) / 7) < 1e-9);
+  assert.ok(Math.abs((categoryMajorityScore(bench)?.score as number) - (100 * 4) / 7) < 1e-9);
   assert.ok(Math.abs((trivialBaselines(bench).testMajority?.score as number) - (100 * 2) / 7) < 1e-9);
-  assert.equal(trivialBaselines(bench).categoryMajority, categoryMajorityBaseline(bench));
+  assert.equal(trivialBaselines(bench).categoryMajority, categoryMajorityScore(bench)?.score);
   write((i) => i !== 4);
-  assert.equal(categoryMajorityBaseline(load()), null, "a question without a type: no per-type prior");
+  assert.equal(categoryMajorityScore(load()), null, "a question without a type: no per-type prior");
   writeFileSync(
     join(b, "q.jsonl"),
     rows.map((_, i) => JSON.stringify({ question_id: i, text: "?", category: "x" })).join("\n"),
   );
-  assert.equal(categoryMajorityBaseline(load()), null, "one type: the constant baseline already covers it");
+  assert.equal(categoryMajorityScore(load()), null, "one type: the constant baseline already covers it");
 });
 
 test("the in-context copying baseline answers each question with its demonstrations' most frequent answer", () => {
