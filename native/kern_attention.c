@@ -325,6 +325,7 @@ static void attention_backward_unit(const attn_job *J, int64_t unit, float *buf)
     }
     for (int64_t s0 = 0; s0 < S; s0 += KB) {
       const int64_t n = S - s0 < KB ? S - s0 : KB;
+      const int nvk = key_vectors(n);
       load_keys(a, a->k, b, kh, s0, n, hsp, kt, kp);
       load_keys(a, a->v, b, kh, s0, n, hsp, vt, vp);
       memset(gkb, 0, sizeof(float) * 2 * KB * hsp);
@@ -334,7 +335,6 @@ static void attention_backward_unit(const attn_job *J, int64_t unit, float *buf)
       for (int64_t t0 = tfirst / QB * QB; t0 < T; t0 += QB) {
         const int64_t nq = T - t0 < QB ? T - t0 : QB;
         if (segments_disjoint(a, b, t0, nq, s0, n)) continue;
-        const int nvk = key_vectors(n);
         tile_xyt(nq, nvk, hs, qp + t0 * hsp, hsp, kt, KB, P, a->scale);
         tile_xyt(nq, nvk, hs, gop + t0 * hsp, hsp, vt, KB, dP, 1.0f);
         int any = 0;
