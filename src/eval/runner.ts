@@ -11,6 +11,8 @@ import { contextLimit, stackImages } from "../infer/session.js";
 import type { ImageTensor, PreprocessConfig } from "../io/image.js";
 import { loadImage, preprocessImage } from "../io/image.js";
 import type { VilaForCausalLM } from "../models/vila.js";
+import { reshape, slice, stack } from "../tensor/ops/shape.js";
+import { noGrad, type Tensor } from "../tensor/tensor.js";
 import { type PromptFormat, promptFormatName, resolvePromptFormat } from "../tokenizer/templates.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { type EvalItem, type LoadedBenchmark, subsetBenchmark } from "./benchmarks.js";
@@ -97,14 +99,12 @@ export function meanImage(pre: PreprocessConfig, side = 32): ImageTensor {
   return preprocessImage({ data, width: side, height: side }, pre);
 }
 
-/** Loads images for a batch; demonstration images repeat, so a bounded cache keeps recent ones. */
+/** Loads an image through the checkpoint's preprocessing, or the mean image when images are withheld. */
 class ImageLoader {
-  private cache = new Map<string, ImageTensor>();
   private blank: ImageTensor | null = null;
   constructor(
     private pre: PreprocessConfig,
     private withhold: boolean,
-    private capacity = 256,
   ) {}
 
   async get(ref: string): Promise<ImageTensor> {
@@ -112,14 +112,49 @@ class ImageLoader {
       this.blank ??= meanImage(this.pre);
       return this.blank;
     }
-    const hit = this.cache.get(ref);
-    if (hit) return hit;
-    const img = ref.startsWith("data:")
+    return ref.startsWith("data:")
       ? await loadImage(decodeDataUri(ref), this.pre, "inline image")
       : await loadImage(ref, this.pre);
-    if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(ref, img);
-    return img;
+  }
+}
+
+/**
+ * The image embeddings (tower + projector) of a batch. Demonstration images come back in many
+ * prompts (a 4-shot run over 600 questions draws 2,400 demonstrations from 32 support items), so
+ * an image the evaluation meets again keeps its embeddings until its last use; every image is
+ * encoded once. `uses` lists every image reference of the evaluation, in any order.
+ */
+class ImageEmbeddings {
+  private left = new Map<string, number>();
+  private kept = new Map<string, Tensor>(); // (N, C)
+  constructor(
+    private model: VilaForCausalLM,
+    private loader: ImageLoader,
+    uses: Iterable<string>,
+  ) {
+    for (const k of uses) this.left.set(k, (this.left.get(k) ?? 0) + 1);
+  }
+
+  /** (nImg, N, C) for the references in prompt order; null for none. */
+  async embed(refs: string[]): Promise<Tensor | null> {
+    if (refs.length === 0) return null;
+    const missing = [...new Set(refs.filter((r) => !this.kept.has(r)))];
+    const fresh = new Map<string, Tensor>();
+    if (missing.length) {
+      const pixels: ImageTensor[] = [];
+      for (const r of missing) pixels.push(await this.loader.get(r));
+      const e = noGrad(() => this.model.encodeImages(stackImages(pixels) as Tensor)); // (m, N, C)
+      const [, N, C] = e.shape;
+      missing.forEach((r, i) => fresh.set(r, reshape(slice(e, 0, i, i + 1), [N, C])));
+    }
+    const rows = refs.map((r) => (this.kept.get(r) ?? fresh.get(r)) as Tensor);
+    for (const r of refs) {
+      const n = (this.left.get(r) ?? 1) - 1;
+      this.left.set(r, n);
+      if (n <= 0) this.kept.delete(r);
+      else if (!this.kept.has(r)) this.kept.set(r, fresh.get(r) as Tensor);
+    }
+    return stack(rows, 0);
   }
 }
 
@@ -208,17 +243,24 @@ export async function evaluate(
   const order = prepared
     .map((_, i) => i)
     .sort((a, b) => prepared[b].ids.length - prepared[a].ids.length || a - b);
-  const loader = new ImageLoader(preprocess, opts.withholdImage ?? false);
+  const withhold = opts.withholdImage ?? false;
+  const loader = new ImageLoader(preprocess, withhold);
+  // withheld, every image is the mean image: one key
+  const key = (ref: string) => (withhold ? "" : ref);
+  const embeddings = new ImageEmbeddings(
+    model,
+    loader,
+    prepared.flatMap((p) => p.images.map(key)),
+  );
   const texts = new Array<string>(prepared.length);
   const completion = new Array<number>(prepared.length).fill(0);
   let done = 0;
   for (let s = 0; s < order.length; s += batchSize) {
     const batch = order.slice(s, s + batchSize).map((i) => prepared[i]);
-    const images = [];
-    for (const p of batch) for (const ref of p.images) images.push(await loader.get(ref));
+    const imageEmbeds = await embeddings.embed(batch.flatMap((p) => p.images.map(key)));
     const results = await generateAll(
       model,
-      { prompts: batch.map((p) => p.ids), images: stackImages(images) },
+      { prompts: batch.map((p) => p.ids), imageEmbeds },
       {
         tokenizer,
         temperature: 0,

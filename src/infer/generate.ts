@@ -20,6 +20,8 @@ export interface GenerateInput {
   prompts: number[][];
   /** (nImg, 3, H, W) pixels in the order the -200 markers appear, row by row. */
   images?: Tensor | null;
+  /** (nImg, N, C) the images' embeddings (`model.encodeImages`) in place of `images`. */
+  imageEmbeds?: Tensor | null;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -183,6 +185,7 @@ export async function* generate(
         {
           inputIds: ids,
           images: input.images ?? null,
+          imageEmbeds: input.imageEmbeds ?? null,
           attentionMask: mask ?? undefined,
           paddingSide: "left",
           cache,

@@ -49,6 +49,10 @@ export interface VilaInputs {
   inputIds: Tensor;
   /** (nImg, 3, H, W) pixels, in the order the -200 markers appear row by row. */
   images?: Tensor | null;
+  /** (nImg, N, C) image embeddings already through the tower and projector (`encodeImages`), in
+   * place of `images`: what a caller that meets the same image again (an evaluation's demonstration
+   * images) computed once. */
+  imageEmbeds?: Tensor | null;
   /** (B, L) i32 labels (-100 = no loss); shifted inside, as HF causal LMs do. */
   labels?: Tensor;
   /** (B, L) i32 1 = real token, 0 = padding in the input ids. */
@@ -138,7 +142,17 @@ export class VilaForCausalLM extends Module {
     const [B, L] = inp.inputIds.shape;
     let nMarkers = 0;
     for (const x of ids) if (x === IMAGE_TOKEN_INDEX) nMarkers++;
-    const nImg = inp.images ? inp.images.shape[0] : 0;
+    if (inp.images && inp.imageEmbeds)
+      throw new Error("give images or imageEmbeds (their embeddings), not both");
+    const given = inp.imageEmbeds ?? inp.images;
+    const nImg = given ? given.shape[0] : 0;
+    if (inp.imageEmbeds) {
+      const [, N, C] = inp.imageEmbeds.shape;
+      if (inp.imageEmbeds.shape.length !== 3 || N !== this.imageTokens || C !== this.config.llm.hidden_size)
+        throw new Error(
+          `imageEmbeds must be (nImg, ${this.imageTokens}, ${this.config.llm.hidden_size}), got (${inp.imageEmbeds.shape.join(", ")})`,
+        );
+    }
     if (nMarkers !== nImg) {
       throw new Error(
         `the input has ${nMarkers} image token(s) (${IMAGE_TOKEN_INDEX}) but ${nImg} image(s) were given`,
@@ -148,7 +162,7 @@ export class VilaForCausalLM extends Module {
     for (let i = 0; i < ids.length; i++) clamped[i] = ids[i] === IMAGE_TOKEN_INDEX ? 0 : ids[i];
     const text = this.llm.embed(new Tensor(clamped, [B, L])); // (B, L, C)
     const C = text.shape[2];
-    const feats = nImg ? this.encodeImages(inp.images!) : null; // (nImg, N, C)
+    const feats = inp.imageEmbeds ?? (nImg ? this.encodeImages(inp.images!) : null); // (nImg, N, C)
     const N = feats ? feats.shape[1] : 0;
 
     const mask = inp.attentionMask?.i32;

@@ -22,6 +22,7 @@ import sharp from "sharp";
 import { run as runEval } from "../../src/cli/eval.js";
 import { loadBenchmark, loadWorldBenchmark, subsetBenchmark } from "../../src/eval/benchmarks.js";
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
+import { buildMessages, selectDemos } from "../../src/eval/prompts.js";
 import { evalStops, evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
 import {
   categoryMajorityScore,
@@ -29,9 +30,12 @@ import {
   demoRandomBaseline,
   trivialBaselines,
 } from "../../src/eval/score.js";
+import { generateAll } from "../../src/infer/generate.js";
 import { loadPipeline, type Pipeline } from "../../src/infer/pipeline.js";
-import { stopConditions } from "../../src/infer/prompt.js";
-import { getConvTemplate } from "../../src/tokenizer/templates.js";
+import { stopConditions, tokenizePrompt } from "../../src/infer/prompt.js";
+import { stackImages } from "../../src/infer/session.js";
+import { loadImage } from "../../src/io/image.js";
+import { getConvTemplate, resolvePromptFormat } from "../../src/tokenizer/templates.js";
 import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { generateWorld } from "../../src/world/index.js";
 
@@ -150,6 +154,44 @@ test("evaluate k-shot: the world's fixed demonstrations, and support draws that 
     evaluate(p.model, p.tokenizer, p.preprocess, vqa, { ...opts, limit: 1, maxContext: 50 }),
     /vqa question_id 0: the 0-shot prompt is \d+ positions .* context is 50/,
   );
+});
+
+test("k-shot: every distinct image is encoded once, and the answers are those of each prompt encoding its own images", async () => {
+  const vqa = loadWorldBenchmark(world, "vqa");
+  const o = { ...opts, shots: 2, limit: 6, batchSize: 2 };
+  const encode = p.model.encodeImages;
+  let encoded = 0;
+  p.model.encodeImages = (images) => {
+    encoded += images.shape[0];
+    return encode.call(p.model, images);
+  };
+  let r: Awaited<ReturnType<typeof evaluate>>;
+  try {
+    r = await evaluate(p.model, p.tokenizer, p.preprocess, vqa, o);
+  } finally {
+    p.model.encodeImages = encode;
+  }
+  const refs = vqa.items
+    .slice(0, 6)
+    .map((it) => buildMessages(it, selectDemos(it, vqa.support, 2, 0, "vqa")).images);
+  const distinct = new Set(refs.flat()).size;
+  assert.ok(distinct < refs.flat().length, "the demonstrations repeat");
+  assert.equal(encoded, distinct);
+  // the reference: each question alone, its pixels through generate's own image path
+  const stops = evalStops(resolvePromptFormat("vicuna_v1"), p.tokenizer);
+  for (const [i, x] of r.predictions.entries()) {
+    const pixels = [];
+    for (const ref of refs[i]) pixels.push(await loadImage(ref, p.preprocess));
+    const [alone] = await generateAll(
+      p.model,
+      {
+        prompts: [tokenizePrompt(x.prompt, p.tokenizer, resolvePromptFormat("vicuna_v1"))],
+        images: stackImages(pixels),
+      },
+      { tokenizer: p.tokenizer, temperature: 0, maxNewTokens: 6, ...stops },
+    );
+    assert.equal(alone.text.trim(), x.text, `question ${x.id}`);
+  }
 });
 
 /** Characters (one token each here) plus imageTokens per <image>. */

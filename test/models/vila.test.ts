@@ -64,6 +64,14 @@ test("VILA1.5 layout: vision features, projector, batched logits and loss match 
     assert.ok(Math.abs(out.loss!.item() - v15.loss) < 1e-4, `loss ${out.loss!.item()} vs ${v15.loss}`);
     const text = model.forward({ inputIds: ids(v15.text_ids) });
     checkTensor(text.logits.f32, v15.text_logits, { atol: 1e-4, rtol: 1e-4 }, "text-only logits");
+    // the images' embeddings given in place of their pixels: the same logits and loss
+    const pre = model.forward({
+      inputIds: ids(v15.ids),
+      imageEmbeds: model.encodeImages(pixels),
+      labels: ids(v15.labels),
+    });
+    assert.deepEqual(pre.logits.f32, out.logits.f32);
+    assert.equal(pre.loss!.item(), out.loss!.item());
   });
 });
 
@@ -182,6 +190,18 @@ test("bad input: image count mismatch, unknown projector, missing tensor", () =>
   assert.throws(
     () => model.forward({ inputIds: ids([[1, -200, 5, -200]]) }),
     /2 image token\(s\) \(-200\) but 0 image\(s\)/,
+  );
+  const pixels = new Tensor(Float32Array.from(v15.pixels), v15.pixels_shape);
+  const embeds = noGrad(() => model.encodeImages(pixels));
+  const n = pixels.shape[0];
+  const marked = ids([[1, ...new Array(n).fill(-200), 5]]);
+  assert.throws(
+    () => model.forward({ inputIds: marked, images: pixels, imageEmbeds: embeds }),
+    /give images or imageEmbeds \(their embeddings\), not both/,
+  );
+  assert.throws(
+    () => model.forward({ inputIds: marked, imageEmbeds: slice(embeds, 2, 0, 8) }),
+    /imageEmbeds must be \(nImg, \d+, \d+\), got \(\d+, \d+, 8\)/,
   );
   assert.throws(
     () =>
