@@ -145,7 +145,7 @@ class ImageEmbeddings {
       for (const r of missing) pixels.push(await this.loader.get(r));
       const e = noGrad(() => this.model.encodeImages(stackImages(pixels) as Tensor)); // (m, N, C)
       const [, N, C] = e.shape;
-      missing.forEach((r, i) => fresh.set(r, reshape(slice(e, 0, i, i + 1), [N, C])));
+      for (const [i, r] of missing.entries()) fresh.set(r, reshape(slice(e, 0, i, i + 1), [N, C]));
     }
     const rows = refs.map((r) => (this.kept.get(r) ?? fresh.get(r)) as Tensor);
     for (const r of refs) {
