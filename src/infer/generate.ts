@@ -8,7 +8,8 @@
 // (what the penalty looks at) start empty.
 
 import { KVCache } from "../models/llm/llama.js";
-import type { VilaForCausalLM } from "../models/vila.js";
+import type { VilaForCausalLM, VilaInputs } from "../models/vila.js";
+import { releaseF32, withPoolScope } from "../tensor/pool.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { IMAGE_TOKEN_INDEX } from "../tokenizer/constants.js";
@@ -179,20 +180,22 @@ export async function* generate(
   });
   const t0 = performance.now();
   const { ids, mask } = leftPad(prompts, padId);
-  let logits = noGrad(
-    () =>
-      model.forward(
-        {
-          inputIds: ids,
-          images: input.images ?? null,
-          imageEmbeds: input.imageEmbeds ?? null,
-          attentionMask: mask ?? undefined,
-          paddingSide: "left",
-          cache,
-        },
-        { lastOnly: true },
-      ).logits,
-  ); // (B, 1, V)
+  // each step's activations go back to the pool when it ends; its logits and the cache stay
+  const step = (inp: VilaInputs): Tensor =>
+    noGrad(() =>
+      withPoolScope(
+        () => model.forward(inp, { lastOnly: true }).logits,
+        (lg) => [lg.f32, ...cache.storage()],
+      ),
+    );
+  let logits = step({
+    inputIds: ids,
+    images: input.images ?? null,
+    imageEmbeds: input.imageEmbeds ?? null,
+    attentionMask: mask ?? undefined,
+    paddingSide: "left",
+    cache,
+  }); // (B, 1, V)
   const prefillMs = performance.now() - t0;
   const tDecode = performance.now();
 
@@ -266,9 +269,8 @@ export async function* generate(
     if (rows.every((r) => r.done)) return;
     await yieldToEventLoop(); // lets a signal handler (Ctrl-C) run between steps
     if (opts.signal?.aborted) continue;
-    logits = noGrad(
-      () => model.forward({ inputIds: new Tensor(next, [B, 1]), cache }, { lastOnly: true }).logits,
-    );
+    releaseF32(logits.f32); // read above (selectToken copies its row)
+    logits = step({ inputIds: new Tensor(next, [B, 1]), cache });
   }
 }
 

@@ -34,6 +34,8 @@ const owned = new WeakMap<ArrayBuffer, number>();
 let onFreeList = new WeakSet<ArrayBuffer>();
 let freeBytes = 0;
 let poison = env.debug;
+/** the buffers taken inside the innermost withPoolScope(), null outside every scope */
+let scope: Float32Array[] | null = null;
 
 /** The capacity class of a length: n rounded up to m * 2^e with 8 <= m < 16. */
 export function capacityOf(n: number): number {
@@ -60,11 +62,40 @@ export function allocF32(n: number, zero = true): Float32Array {
     owned.set(buf.buffer as ArrayBuffer, want);
     const out = buf.length === n ? buf : buf.subarray(0, n);
     if (zero) out.fill(0);
+    scope?.push(out);
     return out;
   }
   const fresh = new Float32Array(cap);
   owned.set(fresh.buffer, want);
+  scope?.push(fresh);
   return cap === n ? fresh : fresh.subarray(0, n);
+}
+
+/**
+ * Run `fn` and hand back every buffer it took from the pool except those of what `keep(result)`
+ * lists (tfjs's tidy, for inference, where no backward hands buffers back: without it a generation
+ * step's activations are left to the garbage collector and the next step's buffers are fresh, zeroed
+ * pages). The caller guarantees that nothing `fn` made outlives it unless it is listed: a forward
+ * pass's result and whatever it stored (a KV cache's tensors). Kept buffers belong to the enclosing
+ * scope, if any. When `fn` throws, its buffers are left to the garbage collector.
+ */
+export function withPoolScope<T>(fn: () => T, keep: (result: T) => Iterable<Float32Array>): T {
+  const outer = scope;
+  const taken: Float32Array[] = [];
+  scope = taken;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scope = outer;
+  }
+  const kept = new Set<ArrayBufferLike>();
+  for (const a of keep(result)) kept.add(a.buffer);
+  for (const a of taken) {
+    if (kept.has(a.buffer)) outer?.push(a);
+    else releaseF32(a);
+  }
+  return result;
 }
 
 /** The smallest capacity up to 1.5x `want` with a free buffer, else `want` (a fresh buffer): packed

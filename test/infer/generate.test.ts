@@ -9,6 +9,7 @@ import { type GenerateEvent, generate, generateAll } from "../../src/infer/gener
 import { loadVila } from "../../src/io/model.js";
 import { argmax } from "../../src/tensor/ops/reduce.js";
 import { slice } from "../../src/tensor/ops/shape.js";
+import { clearPool, pooledBytes, setPoolPoison } from "../../src/tensor/pool.js";
 import { noGrad, Tensor } from "../../src/tensor/tensor.js";
 import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 
@@ -65,6 +66,32 @@ test("a left-padded batch gives each row the tokens it gets alone (images in row
     assert.deepEqual(batch[b].tokens, alone.tokens, `row ${b}`);
     assert.deepEqual(batch[b].tokens, greedyFull(prompts[b], own, 6), `row ${b} vs recomputation`);
     assert.equal(batch[b].usage.promptTokens, alone.usage.promptTokens);
+  }
+});
+
+test("each generation step hands its buffers back to the pool; the cache and logits it keeps stay intact (poisoned)", async () => {
+  const prompts = [
+    [1, 5, -200, 7, 9, 11, 13, 15, 17, 19],
+    [1, 3, 4, -200, 6, 8, 10, 12, -200, 2],
+  ];
+  const imgs = pixels(3);
+  const plain = await generateAll(model, { prompts, images: imgs }, { maxNewTokens: 12 });
+  clearPool();
+  const prev = setPoolPoison(true);
+  try {
+    const poisoned = await generateAll(model, { prompts, images: imgs }, { maxNewTokens: 12 });
+    assert.deepEqual(
+      poisoned.map((r) => r.tokens),
+      plain.map((r) => r.tokens),
+    );
+    assert.ok(pooledBytes() > 0, "the steps' activations came back to the pool");
+  } finally {
+    setPoolPoison(prev);
+    clearPool();
+  }
+  for (let b = 0; b < 2; b++) {
+    const own = b === 0 ? slice(imgs, 0, 0, 1) : slice(imgs, 0, 1, 3);
+    assert.deepEqual(plain[b].tokens, greedyFull(prompts[b], own, 12), `row ${b} vs recomputation`);
   }
 });
 

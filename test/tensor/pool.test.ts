@@ -19,6 +19,7 @@ import {
   setPoolPoison,
   takenBuffers,
   trimPool,
+  withPoolScope,
 } from "../../src/tensor/pool.js";
 import { Generator } from "../../src/tensor/random.js";
 import { Tensor } from "../../src/tensor/tensor.js";
@@ -66,6 +67,56 @@ test("pool: a length whose class has no free buffer takes one of a class up to 1
   const c = allocF32(7_000); // 12,288 / 7,168 > 1.5: a fresh buffer
   assert.notEqual(c.buffer, a.buffer);
   clearPool();
+});
+
+test("withPoolScope hands back what its function took except what it keeps; kept buffers belong to the enclosing scope", () => {
+  clearPool();
+  const prev = setPoolPoison(true);
+  try {
+    const before = takenBuffers();
+    let temp: Float32Array = new Float32Array(0);
+    let inner: Float32Array = new Float32Array(0);
+    const out = withPoolScope(
+      () => {
+        const kept = withPoolScope(
+          () => {
+            temp = allocF32(3000);
+            inner = allocF32(3000);
+            inner.fill(1);
+            return inner;
+          },
+          (r) => [r],
+        );
+        assert.ok(temp.every(Number.isNaN), "the inner scope's temporary is handed back when it ends");
+        assert.ok(
+          kept.every((x) => x === 1),
+          "what it keeps is not",
+        );
+        const view = allocF32(2000).subarray(10, 20); // kept through a view of its storage
+        view.fill(2);
+        return { kept, view };
+      },
+      (r) => [r.view],
+    );
+    assert.ok(inner.every(Number.isNaN), "kept by the inner scope only: handed back by the outer one");
+    assert.ok(out.view.every((x) => x === 2));
+    assert.equal(takenBuffers(), before + 1, "only the kept buffer is still out");
+    assert.throws(
+      () =>
+        withPoolScope(
+          () => {
+            allocF32(3000);
+            throw new Error("boom");
+          },
+          () => [],
+        ),
+      /boom/,
+    );
+    assert.equal(takenBuffers(), before + 2, "a scope that throws hands nothing back");
+  } finally {
+    setPoolPoison(prev);
+    clearPool();
+  }
 });
 
 test("pool: trimPool keeps of each capacity only as many free buffers as were held at once", () => {

@@ -67,6 +67,14 @@ export class KVCache {
     return this.numLayers > 0 ? this.layers[0].len : 0;
   }
 
+  /** The f32 arrays the cache holds (for withPoolScope: what a forward pass stored and must keep). */
+  *storage(): Iterable<Float32Array> {
+    for (const L of this.layers) {
+      for (const a of [L.k, L.v]) if (a) yield a;
+      for (const t of [L.kt, L.vt]) if (t?.dtype === "f32") yield t.f32;
+    }
+  }
+
   /** Positions layer `layer`'s batch-1 storage holds before it grows (0 when it has none). */
   capacity(layer: number): number {
     return this.layer(layer).capacity;
