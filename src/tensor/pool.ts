@@ -8,7 +8,7 @@
 // came from elsewhere (a checkpoint slab, a batch, a view into a bigger array) is never reused, and
 // handing back a buffer that is already free does nothing. Capacities are rounded up to 8 steps per
 // octave (at most 12.5% unused), so the varying lengths of packed batches still find a buffer; a
-// length whose class has no free buffer takes one of a class up to 1.5x larger. trimPool(), once per
+// length whose class has no free buffer takes one of a class up to FIT (2x) larger. trimPool(), once per
 // training step, keeps the free buffers that would serve the step again (per requested class, as
 // many as it held at once): without a trim the classes that packed batches of other lengths left
 // behind piled up, and keeping all a step asked for kept the backward pass's buffers idle through
@@ -16,10 +16,16 @@
 // step and 405 MB peak RSS; 263 ms and 345 MB without the pool; 193 ms and 740 MB without the trim.
 // In world-tiny's stage 1 (2026-12-07) ~2 MB of new buffers a step remain, once backward's ledger
 // handed back the gradient buffers the pool had re-issued within the same backward (33 MB before).
+// World-tiny's SFT packs 16 samples into 6-9 rows, so its steps' activations differ by up to 1.5x
+// and more after class rounding: with a 1.5x fit and a trim that kept each class's smallest buffers,
+// 22 MB a step were new (a mark-compact nearly every step); with FIT 2 and the largest kept, 3 MB,
+// and peak RSS 400 MB instead of 460 (60 steps, 2026-12-07).
 
 import { env } from "../env.js";
 
 const MIN_POOLED = 1024; // smaller arrays are cheap for V8; pooling them is not worth a map lookup
+/** a length takes a free buffer of a class up to this much larger (its own first) */
+const FIT = 2;
 const POOL_LIMIT_BYTES = 512 * 2 ** 20;
 
 const free = new Map<number, Float32Array[]>();
@@ -47,7 +53,7 @@ export function capacityOf(n: number): number {
 
 /** A Float32Array of length n, zeroed unless `zero` is false (for outputs every element of which is
  * written). From the free list: a buffer of its capacity class, else of the smallest class up to
- * 1.5x larger that has one. */
+ * FIT larger that has one. */
 export function allocF32(n: number, zero = true): Float32Array {
   if (n < MIN_POOLED) return new Float32Array(n);
   const want = capacityOf(n);
@@ -98,12 +104,12 @@ export function withPoolScope<T>(fn: () => T, keep: (result: T) => Iterable<Floa
   return result;
 }
 
-/** The smallest capacity up to 1.5x `want` with a free buffer, else `want` (a fresh buffer): packed
+/** The smallest capacity up to FIT times `want` with a free buffer, else `want` (a fresh buffer): packed
  * batches vary in length from step to step, and a slightly longer buffer of the last step serves. */
 function bestFit(want: number): number {
   let best = want;
   for (const [cap, list] of free) {
-    if (cap > want && cap <= want * 1.5 && list.length > 0 && (best === want || cap < best)) best = cap;
+    if (cap > want && cap <= want * FIT && list.length > 0 && (best === want || cap < best)) best = cap;
   }
   return best;
 }
@@ -133,18 +139,22 @@ export function releaseF32(a: Float32Array): boolean {
 }
 
 /** Keep the free buffers that would serve the step since the last call again: for each requested
- * class, as many as were taken at once, from its own free list first and then from the smallest
- * classes up to 1.5x larger (as allocF32 takes them); the rest are left to the garbage collector. A
+ * class, as many as were taken at once, from the largest classes up to FIT larger down to its own;
+ * the rest are left to the garbage collector. A
  * training loop calls it once per step, when the step has handed everything back. */
 export function trimPool(): void {
   const caps = [...free.keys()].sort((a, b) => a - b);
   const left = new Map(caps.map((c) => [c, (free.get(c) as Float32Array[]).length]));
   const keep = new Map<number, number>();
-  for (const [want, demand] of [...peakLive].sort((a, b) => a[0] - b[0])) {
+  // the largest buffers that serve each class first, the largest classes first: packed batches vary
+  // in length, and a step longer than the last finds the longer buffers it needs only if a shorter
+  // step kept them
+  for (const [want, demand] of [...peakLive].sort((a, b) => b[0] - a[0])) {
     let need = demand;
-    for (const cap of caps) {
-      if (need === 0 || cap > want * 1.5) break;
-      if (cap < want) continue;
+    for (let i = caps.length - 1; i >= 0; i--) {
+      const cap = caps[i];
+      if (need === 0 || cap < want) break;
+      if (cap > want * FIT) continue;
       const take = Math.min(need, left.get(cap) ?? 0);
       left.set(cap, (left.get(cap) ?? 0) - take);
       keep.set(cap, (keep.get(cap) ?? 0) + take);
