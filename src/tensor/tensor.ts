@@ -29,6 +29,11 @@ export class Tensor {
   requiresGrad = false;
   grad: Tensor | null = null;
   node: GradNode | null = null;
+  /** A temporary computed outside the graph (from inputs that need no gradient: the patches of a
+   * batch's images) that only the graph's ops read: backward({ free: true }) hands its buffer back
+   * once every op that read it has run its backward, as it does for the graph's own tensors, instead
+   * of keeping it as an input from outside. Whoever sets it guarantees nothing else keeps it. */
+  freeWithGraph = false;
 
   /** A placeholder with a shape and no storage (see withMetaInit in create.ts): parameters of a
    * model about to be loaded from a checkpoint, so a large model never holds two copies. */
@@ -351,6 +356,8 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, free: boolean):
 class Ledger {
   private readonly refs = new Map<ArrayBufferLike, number>();
   private readonly keep = new Set<ArrayBufferLike>();
+  /** per computed tensor, its inputs marked freeWithGraph: each read holds them until backward passes */
+  private readonly temporaries = new Map<Tensor, Tensor[]>();
 
   constructor(
     private readonly computed: Tensor[],
@@ -359,7 +366,17 @@ class Ledger {
     const inGraph = new Set<Tensor>(computed);
     if (gradient) this.keep.add(gradient.data.buffer);
     for (const t of computed) {
-      for (const x of t.node?.inputs ?? []) if (!inGraph.has(x)) this.keep.add(x.data.buffer);
+      for (const x of t.node?.inputs ?? []) {
+        if (inGraph.has(x)) continue;
+        if (!x.freeWithGraph) {
+          this.keep.add(x.data.buffer);
+          continue;
+        }
+        this.hold(x);
+        const list = this.temporaries.get(t);
+        if (list) list.push(x);
+        else this.temporaries.set(t, [x]);
+      }
       this.hold(t);
     }
   }
@@ -390,6 +407,11 @@ class Ledger {
     if (t.data === FREED) return;
     this.drop(t);
     t.data = FREED;
+    for (const x of this.temporaries.get(t) ?? []) {
+      if (x.data === FREED) continue;
+      this.drop(x);
+      if (!this.refs.has(x.data.buffer) && !this.keep.has(x.data.buffer)) x.data = FREED;
+    }
   }
 
   /** The computed tensors no gradient reached. */

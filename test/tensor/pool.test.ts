@@ -218,11 +218,8 @@ function tinyVila(): VilaForCausalLM {
   );
 }
 
-/** 4 steps of AdamW on every parameter (tower included); the weights after. */
-function train(free: boolean): Float32Array[] {
-  const model = tinyVila();
-  const params = model.namedParameters();
-  const opt = new AdamW([{ params, lr: 1e-2 }]);
+/** Two rows of 40 random ids with two images each. */
+function tinyBatch(): { ids: Tensor; labels: Tensor; images: Tensor } {
   const gen = new Generator(1);
   const B = 2;
   const T = 40;
@@ -236,13 +233,18 @@ function train(free: boolean): Float32Array[] {
     new Float32Array(B * 2 * 3 * 16 * 16).map(() => gen.normal()),
     [B * 2, 3, 16, 16],
   );
+  return { ids: new Tensor(ids, [B, T]), labels: new Tensor(labels, [B, T]), images };
+}
+
+/** 4 steps of AdamW on every parameter (tower included); the weights after. */
+function train(free: boolean): Float32Array[] {
+  const model = tinyVila();
+  const params = model.namedParameters();
+  const opt = new AdamW([{ params, lr: 1e-2 }]);
+  const { ids, labels, images } = tinyBatch();
   model.train();
   for (let step = 0; step < 4; step++) {
-    const out = model.forward({
-      inputIds: new Tensor(ids, [B, T]),
-      labels: new Tensor(labels, [B, T]),
-      images,
-    });
+    const out = model.forward({ inputIds: ids, labels, images });
     (out.loss as Tensor).backward(undefined, { free });
     clipGradNorm(
       params.map(([, t]) => t),
@@ -266,6 +268,39 @@ test("backward({ free: true }): training a small VILA gives the same weights bit
       assert.ok(pooled[i].every(Number.isFinite), `parameter ${i} is finite`);
       assert.deepEqual(pooled[i], plain[i], `parameter ${i}`);
     }
+  } finally {
+    setPoolPoison(prev);
+    clearPool();
+  }
+});
+
+test("backward({ free: true }) hands back a freeWithGraph input after its last reader, and keeps other inputs", () => {
+  clearPool();
+  const prev = setPoolPoison(true);
+  try {
+    const w = new Tensor(new Float32Array(4 * 512).fill(0.5), [4, 512]).requireGrad();
+    const constant = new Tensor(allocF32(4 * 512).fill(2), [4, 512]); // from outside the graph
+    const temp = new Tensor(allocF32(4 * 512).fill(3), [4, 512]);
+    temp.freeWithGraph = true;
+    const y = mul(mul(w, temp), mul(w, constant)); // temp read once, by the first product
+    y.backward(new Tensor(new Float32Array(4 * 512).fill(1), [4, 512]), { free: true });
+    assert.ok(
+      w.grad?.f32.every((g) => g === 6),
+      "w * 3 * 2 + w * 2 * 3 at w = 0.5",
+    );
+    assert.ok(
+      constant.f32.every((x) => x === 2),
+      "an input from outside is kept",
+    );
+    assert.throws(() => temp.f32, /was freed by backward/);
+    assert.equal(takenBuffers(), 1, "only the constant's buffer is out");
+    // a whole VILA training step, the image patches (freeWithGraph) included, leaves nothing out
+    const model = tinyVila();
+    const { ids, labels, images } = tinyBatch();
+    clearPool();
+    const out = model.forward({ inputIds: ids, labels, images });
+    (out.loss as Tensor).backward(undefined, { free: true });
+    assert.equal(takenBuffers(), 0);
   } finally {
     setPoolPoison(prev);
     clearPool();

@@ -154,7 +154,11 @@ export function patchify(pixels: Tensor, patch: number): Tensor {
   if (gw * patch !== W) x = slice(x, 3, 0, gw * patch);
   // (B, 3, gh, p, gw, p) -> (B, gh, gw, 3, p, p) -> (B, gh*gw, 3*p*p)
   const r = reshape(x, [B, ch, gh, patch, gw, patch]);
-  return reshape(permute(r, [0, 2, 4, 1, 3, 5]), [B, gh * gw, ch * patch * patch]);
+  const out = reshape(permute(r, [0, 2, 4, 1, 3, 5]), [B, gh * gw, ch * patch * patch]);
+  // pixels need no gradient: the patches are a copy only the patch embedding reads, so a backward
+  // hands them back with the graph (a 32-image tower batch's 1.5 MB were left to the GC every step)
+  if (!out.requiresGrad) out.freeWithGraph = true;
+  return out;
 }
 
 /** A Conv2d's parameters (`weight` (C, ch, p, p), optional `bias`), applied as a patch matmul. */
