@@ -7,8 +7,9 @@
 // checkpoint folders.
 
 import { Module } from "../nn/index.js";
+import { embedding } from "../tensor/ops/index.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
-import { concat, pad, reshape, slice, stack } from "../tensor/ops/shape.js";
+import { concat, reshape, slice } from "../tensor/ops/shape.js";
 import { withPoolScope } from "../tensor/pool.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { isGradEnabled, Tensor } from "../tensor/tensor.js";
@@ -174,61 +175,54 @@ export class VilaForCausalLM extends Module {
     const mask = inp.attentionMask?.i32;
     const lab = inp.labels?.i32;
     const seg = inp.segments?.i32;
-    const rows: Tensor[] = [];
+    // Each row of the expanded batch as source rows: text position b*L + t of `text`, row
+    // B*L + img*N + j of `feats`; one gather builds the batch and its backward scatter-adds (each
+    // image's slice padded to every image's features and summed grew with the square of the images)
+    const rowSources: number[][] = [];
     const rowLabels: number[][] = [];
     const rowSegs: number[][] = [];
     let img = 0;
     for (let b = 0; b < B; b++) {
-      const E = reshape(slice(text, 0, b, b + 1), [L, C]);
-      const pieces: Tensor[] = [];
+      const src: number[] = [];
       const labs: number[] = [];
       const segs: number[] = [];
-      let start = -1;
-      const flush = (end: number) => {
-        if (start >= 0 && end > start) pieces.push(slice(E, 0, start, end));
-        start = -1;
-      };
       for (let t = 0; t < L; t++) {
         const i = b * L + t;
-        if (mask && mask[i] === 0) {
-          flush(t);
-          continue;
-        }
-        const id = ids[i];
-        if (id === IMAGE_TOKEN_INDEX) {
-          flush(t);
-          pieces.push(reshape(slice(feats!, 0, img, img + 1), [N, C]));
-          img++;
+        if (mask && mask[i] === 0) continue;
+        if (ids[i] === IMAGE_TOKEN_INDEX) {
           for (let j = 0; j < N; j++) {
+            src.push(B * L + img * N + j);
             labs.push(IGNORE_INDEX);
             segs.push(seg ? seg[i] : 0);
           }
+          img++;
         } else {
-          if (start < 0) start = t;
+          src.push(i);
           labs.push(lab ? lab[i] : IGNORE_INDEX);
           segs.push(seg ? seg[i] : 0);
         }
       }
-      flush(L);
-      let row = pieces.length === 1 ? pieces[0] : pieces.length ? concat(pieces, 0) : null;
-      if (!row) throw new Error(`row ${b} of the batch is empty (every position is padding)`);
-      if (inp.maxLength && row.shape[0] > inp.maxLength) {
-        row = slice(row, 0, 0, inp.maxLength);
+      if (src.length === 0) throw new Error(`row ${b} of the batch is empty (every position is padding)`);
+      if (inp.maxLength && src.length > inp.maxLength) {
+        src.length = inp.maxLength;
         labs.length = inp.maxLength;
         segs.length = inp.maxLength;
       }
-      rows.push(row);
+      rowSources.push(src);
       rowLabels.push(labs);
       rowSegs.push(segs);
     }
 
-    const lengths = rows.map((r) => r.shape[0]);
+    const lengths = rowSources.map((r) => r.length);
     const T = Math.max(...lengths);
     const left = inp.paddingSide === "left";
-    const padded = rows.map((r) =>
-      r.shape[0] === T ? r : pad(r, [left ? [T - r.shape[0], 0] : [0, T - r.shape[0]], [0, 0]], 0),
-    );
-    const embeds = B === 1 ? reshape(padded[0], [1, T, C]) : stack(padded, 0);
+    const zeroRow = B * L + nImg * N; // padding positions read a row of zeros
+    const index = new Int32Array(B * T).fill(zeroRow);
+    for (let b = 0; b < B; b++) index.set(rowSources[b], b * T + (left ? T - lengths[b] : 0));
+    const parts = [reshape(text, [B * L, C])];
+    if (feats) parts.push(reshape(feats, [nImg * N, C]));
+    parts.push(new Tensor(new Float32Array(C), [1, C]));
+    const embeds = reshape(embedding(concat(parts, 0), new Tensor(index, [B * T])), [B, T, C]);
     const labels = new Int32Array(B * T).fill(IGNORE_INDEX);
     const keyPad = new Int32Array(B * T);
     const segments = new Int32Array(B * T);
