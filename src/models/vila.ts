@@ -133,7 +133,7 @@ export class VilaForCausalLM extends Module {
       return this.selectFeature === "patch" ? slice(h, 1, 1, h.shape[1]) : h;
     };
     // a tower that records no graph (frozen, or no gradient at all) hands its activations back to
-    // the pool at once: no backward will (SFT with the tower frozen left ~10% of a step to the GC)
+    // the pool at once: no backward will (with the tower frozen in SFT they went to the GC every step)
     const graph = isGradEnabled() && this.visionTower.parameters().some((p) => p.requiresGrad);
     return graph ? run() : withPoolScope(run, (f) => [f.f32]);
   }
