@@ -4,7 +4,7 @@
 // trainer's config (src/train/config.ts, VILA's `llava/train/args.py` names); the recipe adds the
 // model, tokenizer, data paths and output folder. Three presets:
 //   world-smoke  seconds; for the test suite (nothing is learned)
-//   world-tiny   the main job: world, every stage and evaluation in 7-14 minutes on 2 cores; after
+//   world-tiny   the main job: world, every stage and evaluation in 5-14 minutes on 2 cores; after
 //                SFT 3 of 5 visual benchmarks are clearly above every trivial baseline on world seeds
 //                0-3 (textvqa, knowledge, captions; not VQA against its per-question-type prior, nor
 //                multi-image): the image carries colour and landmarks, not shape or position, and
