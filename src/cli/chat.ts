@@ -86,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
           let text = "";
           let started = false;
           let aborted = false;
-          for await (const ev of generate(pipeline.model, session.inputOf(turn), {
+          for await (const ev of generate(pipeline.model, session.inputOf(turn, pipeline.model), {
             ...sampling,
             ...session.optionsOf(turn),
             tokenizer: pipeline.tokenizer,

@@ -99,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   const json = opts.json === true;
   let result: GenerationResult | null = null;
   let started = false;
-  for await (const ev of generate(pipeline.model, session.inputOf(turn), {
+  for await (const ev of generate(pipeline.model, session.inputOf(turn, pipeline.model), {
     ...samplingOf(opts),
     ...session.optionsOf(turn),
     tokenizer: pipeline.tokenizer,

@@ -11,9 +11,8 @@ import { contextLimit, stackImages } from "../infer/session.js";
 import type { ImageTensor, PreprocessConfig } from "../io/image.js";
 import { loadImage, preprocessImage } from "../io/image.js";
 import type { VilaForCausalLM } from "../models/vila.js";
-import { reshape, slice, stack } from "../tensor/ops/shape.js";
-import { withPoolScope } from "../tensor/pool.js";
-import { noGrad, type Tensor } from "../tensor/tensor.js";
+import { stack } from "../tensor/ops/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
 import { type PromptFormat, promptFormatName, resolvePromptFormat } from "../tokenizer/templates.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { type EvalItem, type LoadedBenchmark, subsetBenchmark } from "./benchmarks.js";
@@ -144,16 +143,7 @@ class ImageEmbeddings {
     if (missing.length) {
       const pixels: ImageTensor[] = [];
       for (const r of missing) pixels.push(await this.loader.get(r));
-      const per = noGrad(() =>
-        withPoolScope(
-          () => {
-            const e = this.model.encodeImages(stackImages(pixels) as Tensor); // (m, N, C)
-            const [, N, C] = e.shape;
-            return missing.map((_, i) => reshape(slice(e, 0, i, i + 1), [N, C]));
-          },
-          (ts) => ts.map((t) => t.f32),
-        ),
-      );
+      const per = this.model.embedEach(stackImages(pixels) as Tensor);
       for (const [i, r] of missing.entries()) fresh.set(r, per[i]);
     }
     const rows = refs.map((r) => (this.kept.get(r) ?? fresh.get(r)) as Tensor);

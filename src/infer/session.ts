@@ -1,10 +1,12 @@
 // A chat session: the history of turns and their images, the prompt rebuilt from it for every new
 // user message (through the conversation template; all images of the history re-sent in order, as
-// VILA's server does), checks that fail before anything changes (image count, context length), and
-// the generation options that follow from the template (stop ids and strings). Used by `vila chat`
-// (many turns) and `vila infer` (one turn).
+// VILA's server does; each image is encoded once per session and its embeddings re-sent), checks
+// that fail before anything changes (image count, context length), and the generation options that
+// follow from the template (stop ids and strings). Used by `vila chat` (many turns) and `vila infer`
+// (one turn).
 
 import type { VilaForCausalLM } from "../models/vila.js";
+import { stack } from "../tensor/ops/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { PromptFormat } from "../tokenizer/templates.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -85,6 +87,8 @@ export function stackImages(images: SessionImage[]): Tensor | null {
  */
 export class ChatSession {
   private history: HistoryTurn[] = [];
+  /** each image's embeddings (inputOf with a model), kept while the image is */
+  private embeds = new WeakMap<SessionImage, Tensor>();
 
   constructor(readonly opts: ChatSessionOptions) {}
 
@@ -140,9 +144,23 @@ export class ChatSession {
     this.history.push({ message: { role: "assistant", text: answer }, images: [] });
   }
 
-  /** generate() input for a prepared turn. */
-  inputOf(turn: PreparedTurn): GenerateInput {
-    return { prompts: [turn.ids], images: stackImages(turn.images) };
+  /** generate() input for a prepared turn: the images' pixels, or with `model` their embeddings,
+   * each image encoded once per session (every turn re-sends the history's images, and a large
+   * tower takes seconds per image; the embeddings are the model's as it was when first encoded). */
+  inputOf(turn: PreparedTurn, model?: VilaForCausalLM): GenerateInput {
+    if (!model || turn.images.length === 0) return { prompts: [turn.ids], images: stackImages(turn.images) };
+    const missing = [...new Set(turn.images.filter((im) => !this.embeds.has(im)))];
+    if (missing.length) {
+      const per = model.embedEach(stackImages(missing) as Tensor);
+      for (const [i, im] of missing.entries()) this.embeds.set(im, per[i]);
+    }
+    return {
+      prompts: [turn.ids],
+      imageEmbeds: stack(
+        turn.images.map((im) => this.embeds.get(im) as Tensor),
+        0,
+      ),
+    };
   }
 
   /** generate() options that follow from the template and context: stop conditions, context limit. */

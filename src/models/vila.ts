@@ -12,7 +12,7 @@ import { crossEntropy } from "../tensor/ops/nn.js";
 import { concat, reshape, slice } from "../tensor/ops/shape.js";
 import { withPoolScope } from "../tensor/pool.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
-import { isGradEnabled, Tensor } from "../tensor/tensor.js";
+import { isGradEnabled, noGrad, Tensor } from "../tensor/tensor.js";
 import { type KVCache, type LlamaConfig, LlamaForCausalLM } from "./llm/llama.js";
 import { MultimodalProjector, type ProjectorConfig } from "./projector.js";
 import { type ClipVisionConfig, ClipVisionModel } from "./vision/clip.js";
@@ -141,6 +141,21 @@ export class VilaForCausalLM extends Module {
   /** (nImg, 3, H, W) -> projected image embeddings (nImg, N, C) */
   encodeImages(images: Tensor): Tensor {
     return this.mmProjector.forward(this.visionFeatures(images));
+  }
+
+  /** (nImg, 3, H, W) -> each image's embeddings (N, C), without a graph: for callers that keep them
+   * and pass them again as `imageEmbeds` (an evaluation's demonstrations, a chat's earlier images). */
+  embedEach(images: Tensor): Tensor[] {
+    return noGrad(() =>
+      withPoolScope(
+        () => {
+          const e = this.encodeImages(images);
+          const [n, N, C] = e.shape;
+          return Array.from({ length: n }, (_, i) => reshape(slice(e, 0, i, i + 1), [N, C]));
+        },
+        (ts) => ts.map((t) => t.f32),
+      ),
+    );
   }
 
   /** Build the LLM input: text embeddings with image embeddings spliced in, labels, padding. */

@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { generateAll } from "../../src/infer/generate.js";
 import { loadPipeline, newSession, promptFormatOf } from "../../src/infer/pipeline.js";
 import {
   addImagePlaceholders,
@@ -17,6 +18,7 @@ import {
   tokenizePrompt,
 } from "../../src/infer/prompt.js";
 import { ChatSession, type SessionImage } from "../../src/infer/session.js";
+import { loadVila } from "../../src/io/model.js";
 import { IMAGE_TOKEN_INDEX } from "../../src/tokenizer/constants.js";
 import { getConvTemplate, promptFormatName, resolvePromptFormat } from "../../src/tokenizer/templates.js";
 import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
@@ -129,6 +131,39 @@ test("a session keeps turns and images, re-sends all images in order, and fails 
   s.reset();
   assert.equal(s.length, 0);
   assert.equal(s.prepare("t1").prompt, "t1\n");
+});
+
+test("with the model, a session encodes each image once; its embeddings give the answers the pixels give", async () => {
+  const { model } = loadVila(`${FX}/vila15`);
+  const tok = await loadTokenizer(`${FX}/vila15/llm`);
+  const s = new ChatSession({
+    tokenizer: tok,
+    format: { kind: "builtin", template: getConvTemplate("plain") },
+    imageTokens: model.imageTokens,
+    maxContext: model.llm.config.max_position_embeddings,
+  });
+  const encode = model.encodeImages;
+  let encoded = 0;
+  model.encodeImages = (images) => {
+    encoded += images.shape[0];
+    return encode.call(model, images);
+  };
+  const pixels = [0.3, -0.4].map((v) => ({
+    pixels: new Float32Array(3 * 20 * 20).fill(v),
+    width: 20,
+    height: 20,
+  }));
+  const opts = { maxNewTokens: 4, temperature: 0 };
+  for (const [k, turnImages] of [[pixels[0]], [], [pixels[1]]].entries()) {
+    const turn = s.prepare(`t5 t${6 + k}`, turnImages);
+    const before = encoded;
+    const [r] = await generateAll(model, s.inputOf(turn, model), opts);
+    assert.equal(encoded - before, turnImages.length, `turn ${k}: only its new images are encoded`);
+    const [ref] = await generateAll(model, s.inputOf(turn), opts);
+    assert.deepEqual(r.tokens, ref.tokens, `turn ${k}`);
+    s.commit(turn, tok.decode(r.tokens));
+  }
+  model.encodeImages = encode;
 });
 
 test("--conv-mode auto: by model name, else the checkpoint's Jinja chat_template; unknown names fail", async () => {
