@@ -139,19 +139,17 @@ class ImageEmbeddings {
   async embed(refs: string[]): Promise<Tensor | null> {
     if (refs.length === 0) return null;
     const missing = [...new Set(refs.filter((r) => !this.kept.has(r)))];
-    const fresh = new Map<string, Tensor>();
     if (missing.length) {
       const pixels: ImageTensor[] = [];
       for (const r of missing) pixels.push(await this.loader.get(r));
       const per = this.model.embedEach(stackImages(pixels) as Tensor);
-      for (const [i, r] of missing.entries()) fresh.set(r, per[i]);
+      for (const [i, r] of missing.entries()) this.kept.set(r, per[i]);
     }
-    const rows = refs.map((r) => (this.kept.get(r) ?? fresh.get(r)) as Tensor);
+    const rows = refs.map((r) => this.kept.get(r) as Tensor);
     for (const r of refs) {
       const n = (this.left.get(r) ?? 1) - 1;
       this.left.set(r, n);
       if (n <= 0) this.kept.delete(r);
-      else if (!this.kept.has(r)) this.kept.set(r, fresh.get(r) as Tensor);
     }
     return stack(rows, 0);
   }
