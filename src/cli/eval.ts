@@ -66,6 +66,11 @@ const SPEC: Record<string, OptionSpec> = {
     type: "string",
     describe: "demonstrations for k-shot: JSONL {image?, text, answer} or a Karpathy JSON",
   },
+  "train-answers": {
+    type: "string",
+    describe:
+      "the training data's answers per question type, JSON {categories: {type: {answer: count}}}: the per-type prior",
+  },
   "image-folder": {
     type: "string",
     describe: "folder relative image paths are resolved against (default: the question file's)",
@@ -105,6 +110,7 @@ function resolveBenches(
   }
   const common = {
     ...(o.support ? { support: o.support as string } : {}),
+    ...(o["train-answers"] ? { trainAnswers: o["train-answers"] as string } : {}),
     ...(o.metric ? { metric: o.metric as MetricName } : {}),
     ...(o["image-folder"] ? { imageFolder: o["image-folder"] as string } : {}),
     split: o.split as string,
@@ -120,6 +126,7 @@ function resolveBenches(
       if (b) return [b];
     }
     const support = join(dir, "support.jsonl");
+    const trainAnswers = join(dir, "train_answers.json");
     return [
       {
         files: {
@@ -127,6 +134,7 @@ function resolveBenches(
           questions: join(dir, "questions.jsonl"),
           answers: existsSync(join(dir, "annotations.json")) ? [join(dir, "annotations.json")] : [],
           ...(existsSync(support) ? { support } : {}),
+          ...(existsSync(trainAnswers) ? { trainAnswers } : {}),
           ...(inWorld ? { imageFolder: root } : {}),
           ...common,
         },

@@ -10,7 +10,7 @@
 // Every error names the file and, where there is one, the line and the id. Image references are file
 // paths (resolved against the image folder) or `data:` URIs (MMBench's inline images).
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   BENCH_NAMES,
@@ -18,6 +18,7 @@ import {
   benchAnnotations,
   benchQuestions,
   benchSupport,
+  benchTrainAnswers,
   ICL_SHOTS,
 } from "../world/layout.js";
 import {
@@ -99,9 +100,18 @@ export interface LoadedBenchmark {
   truth: GroundTruth;
   /** demonstrations for k-shot prompts (empty when the benchmark has no support split). */
   support: Demo[];
+  /** the training data's answers per question type ({type: {answer: count}}), from which the
+   * per-question-type prior is taken; null without a train-answers file */
+  trainAnswers: Map<string, Map<string, number>> | null;
   /** "llava": answer JSONL {question_id, prompt, text, ...}; "coco": [{image_id, caption}]. */
   answerFormat: "llava" | "coco";
-  files: { questions: string; answers: string[]; support?: string; imageFolder: string };
+  files: {
+    questions: string;
+    answers: string[];
+    support?: string;
+    trainAnswers?: string;
+    imageFolder: string;
+  };
 }
 
 /** Where a benchmark's files are and how to read them. */
@@ -115,6 +125,9 @@ export interface BenchmarkFiles {
   support?: string;
   /** folder that relative image paths are resolved against; default the question file's folder. */
   imageFolder?: string;
+  /** the training data's answers per question type: JSON {"categories": {type: {answer: count}}}
+   * (a world's train_answers.json); the per-question-type prior is taken from it. */
+  trainAnswers?: string;
   /** the metric; default detected from the ground-truth file. */
   metric?: MetricName;
   /** Karpathy split evaluated (default "test") and the one demonstrations come from (default "train"). */
@@ -122,6 +135,40 @@ export interface BenchmarkFiles {
   supportSplit?: string;
   /** instruction used for Karpathy caption files (which have no question text). */
   captionPrompt?: string;
+}
+
+/**
+ * A train-answers file: {"categories": {type: {answer: count}}} (other top-level keys, such as
+ * "source", are ignored). Throws naming the file and the field that is wrong.
+ * @example readTrainAnswers("world/bench/vqa/train_answers.json").get("position")?.get("center")
+ */
+export function readTrainAnswers(path: string): Map<string, Map<string, number>> {
+  if (!existsSync(path)) throw new Error(`${path}: train-answers file not found`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path}: not JSON (${(e as Error).message})`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(doc) || !isObject(doc.categories))
+    throw new Error(`${path}: expected {"categories": {type: {answer: count}}}`);
+  const out = new Map<string, Map<string, number>>();
+  for (const [type, counts] of Object.entries(doc.categories)) {
+    if (!isObject(counts) || Object.keys(counts).length === 0)
+      throw new Error(`${path}: categories.${type} must be a non-empty {answer: count} object`);
+    const m = new Map<string, number>();
+    for (const [answer, n] of Object.entries(counts)) {
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1)
+        throw new Error(
+          `${path}: categories.${type}.${JSON.stringify(answer)} must be a count >= 1, got ${JSON.stringify(n)}`,
+        );
+      m.set(answer, n);
+    }
+    out.set(type, m);
+  }
+  return out;
 }
 
 function majority(answers: readonly string[]): string {
@@ -383,8 +430,15 @@ export function loadBenchmark(files: BenchmarkFiles): LoadedBenchmark {
     items: set.items,
     truth,
     support,
+    trainAnswers: files.trainAnswers ? readTrainAnswers(files.trainAnswers) : null,
     answerFormat: set.answerFormat,
-    files: { questions: qPath, answers, imageFolder, ...(files.support ? { support: files.support } : {}) },
+    files: {
+      questions: qPath,
+      answers,
+      imageFolder,
+      ...(files.support ? { support: files.support } : {}),
+      ...(files.trainAnswers ? { trainAnswers: files.trainAnswers } : {}),
+    },
   };
   checkImages(bench);
   return bench;
@@ -434,6 +488,7 @@ export function listWorldBenchmarks(worldDir: string): WorldBenchmark[] {
     if (!existsSync(questions)) continue;
     const support = join(root, benchSupport(name));
     const hasSupport = existsSync(support);
+    const trainAnswers = join(root, benchTrainAnswers(name));
     const demos = name === "icl" || name === "icl_text";
     out.push({
       name,
@@ -445,6 +500,7 @@ export function listWorldBenchmarks(worldDir: string): WorldBenchmark[] {
         imageFolder: root,
         metric: WORLD_METRICS[name],
         ...(hasSupport && !demos ? { support } : {}),
+        ...(existsSync(trainAnswers) ? { trainAnswers } : {}),
       },
       shots: demos ? [...ICL_SHOTS] : hasSupport ? [0, 4] : [0],
     });

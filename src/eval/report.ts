@@ -90,6 +90,8 @@ export interface BenchSummary {
     test_majority: Baselines["testMajority"];
     /** the per-question-type prior (oracle): each category's most frequent answer */
     category_majority: number | null;
+    /** the per-question-type prior of the training data (null without train answers) */
+    train_category_majority: number | null;
     chance: number | null;
     /** k-shot, own demonstrations: answering with their most frequent answer (copying) */
     demo_majority: number | null;
@@ -132,6 +134,7 @@ export function benchSummary(
       support_majority: baselines.supportMajority,
       test_majority: baselines.testMajority,
       category_majority: baselines.categoryMajority,
+      train_category_majority: baselines.trainCategoryMajority,
       chance: baselines.chance,
       demo_majority: baselines.demoMajority,
       demo_random: baselines.demoRandom,
@@ -150,11 +153,11 @@ export function summaryMarkdown(summaries: readonly BenchSummary[]): string {
     "",
     `model: \`${summaries[0]?.model ?? ""}\``,
     "",
-    "| benchmark | metric | shots | n | score | missing | support majority | test majority (oracle) | per question type (oracle) | chance |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| benchmark | metric | shots | n | score | missing | support majority | per question type (training data) | test majority (oracle) | per question type (oracle) | chance |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...summaries.map(
       (s) =>
-        `| ${s.bench}${s.withhold_image ? " (image withheld)" : ""} | ${s.metric} | ${s.shots} | ${s.count} | ${fmt(s.score)} | ${s.missing.length} | ${fmt(s.baselines.support_majority?.score)} | ${fmt(s.baselines.test_majority?.score)} | ${fmt(s.baselines.category_majority)} | ${fmt(s.baselines.chance)} |`,
+        `| ${s.bench}${s.withhold_image ? " (image withheld)" : ""} | ${s.metric} | ${s.shots} | ${s.count} | ${fmt(s.score)} | ${s.missing.length} | ${fmt(s.baselines.support_majority?.score)} | ${fmt(s.baselines.train_category_majority)} | ${fmt(s.baselines.test_majority?.score)} | ${fmt(s.baselines.category_majority)} | ${fmt(s.baselines.chance)} |`,
     ),
   ];
   for (const s of summaries) {
@@ -240,7 +243,7 @@ pre{margin:0;white-space:pre-wrap;max-width:36em;font-family:inherit}img{margin:
 <p>model <code>${escapeHtml(summary.model)}</code>; ${summary.count} questions, ${summary.missing.length} without prediction (counted wrong);
 prompt format ${escapeHtml(summary.prompt_format)}, template ${escapeHtml(summary.conv_mode)}, seed ${summary.seed}.</p>
 <p>baselines: support majority ${fmt(b.support_majority?.score)}${b.support_majority ? ` (&ldquo;${escapeHtml(b.support_majority.answer)}&rdquo;)` : ""},
-test majority (oracle) ${fmt(b.test_majority?.score)}${b.test_majority ? ` (&ldquo;${escapeHtml(b.test_majority.answer)}&rdquo;)` : ""}${b.category_majority !== null ? `, each question type&rsquo;s most frequent answer (oracle) ${fmt(b.category_majority)}` : ""}${b.chance !== null ? `, chance ${fmt(b.chance)}` : ""}${b.demo_majority !== null ? `, copying the demonstrations&rsquo; most frequent answer ${fmt(b.demo_majority)}` : ""}${b.demo_random !== null ? `, a random one of their answers ${fmt(b.demo_random)}` : ""}.</p>
+${b.train_category_majority !== null ? `each question type&rsquo;s most frequent answer in the training data ${fmt(b.train_category_majority)}, ` : ""}test majority (oracle) ${fmt(b.test_majority?.score)}${b.test_majority ? ` (&ldquo;${escapeHtml(b.test_majority.answer)}&rdquo;)` : ""}${b.category_majority !== null ? `, each question type&rsquo;s most frequent answer (oracle) ${fmt(b.category_majority)}` : ""}${b.chance !== null ? `, chance ${fmt(b.chance)}` : ""}${b.demo_majority !== null ? `, copying the demonstrations&rsquo; most frequent answer ${fmt(b.demo_majority)}` : ""}${b.demo_random !== null ? `, a random one of their answers ${fmt(b.demo_random)}` : ""}.</p>
 ${
   Object.keys(summary.by_category).length
     ? `<table><tr><th>category</th><th>n</th><th>score</th></tr>${Object.entries(summary.by_category)

@@ -168,6 +168,13 @@ export interface Baselines {
   categoryMajority: number | null;
   /** the same prior's score per category; null where categoryMajority is */
   categoryMajorityByCategory: Record<string, number> | null;
+  /** VQA's "per Q-type prior" as Antol et al. take it: each question answered with the most
+   * frequent answer of its type in the training data (the benchmark's train answers). A model that
+   * learned the answer distribution of each question type and never looked at the image gets this.
+   * null without train answers or where they lack a type of the evaluated questions. */
+  trainCategoryMajority: number | null;
+  /** the same prior's score per category; null where trainCategoryMajority is */
+  trainCategoryMajorityByCategory: Record<string, number> | null;
   /** multiple choice: expected accuracy of a uniform random letter. */
   chance: number | null;
   /** k-shot questions with their own demonstrations: each answered with the most frequent answer of
@@ -204,6 +211,8 @@ export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
       testMajority: null,
       categoryMajority: null,
       categoryMajorityByCategory: null,
+      trainCategoryMajority: null,
+      trainCategoryMajorityByCategory: null,
       chance: null,
       demoMajority: null,
       demoRandom: null,
@@ -222,13 +231,16 @@ export function trivialBaselines(bench: LoadedBenchmark, shots = 0): Baselines {
         bench.items.length
       : null;
   const prior = categoryMajorityScore(bench);
+  const trainPrior = trainCategoryMajorityScore(bench);
+  const scoresOf = (p: BenchmarkScore | null) =>
+    p ? Object.fromEntries(Object.entries(p.byCategory).map(([c, v]) => [c, v.score])) : null;
   return {
     supportMajority: constant(bench, mostFrequent(supportAnswers)),
     testMajority: constant(bench, mostFrequent(testAnswers)),
     categoryMajority: prior?.score ?? null,
-    categoryMajorityByCategory: prior
-      ? Object.fromEntries(Object.entries(prior.byCategory).map(([c, v]) => [c, v.score]))
-      : null,
+    categoryMajorityByCategory: scoresOf(prior),
+    trainCategoryMajority: trainPrior?.score ?? null,
+    trainCategoryMajorityByCategory: scoresOf(trainPrior),
     chance,
     demoMajority: demoMajorityBaseline(bench, shots),
     demoRandom: demoRandomBaseline(bench, shots),
@@ -254,6 +266,29 @@ export function categoryMajorityScore(bench: LoadedBenchmark): BenchmarkScore | 
   }
   if (byCategory.size < 2) return null;
   const prior = new Map([...byCategory].map(([c, answers]) => [c, mostFrequent(answers) ?? ""]));
+  const preds = new Map(bench.items.map((it) => [it.id, prior.get(it.category as string) ?? ""]));
+  return scoreBenchmark(bench, preds);
+}
+
+/**
+ * The training data's per-question-type prior scored in full: every question answered with the most
+ * frequent answer of its `category` in `bench.trainAnswers` (ties: the answer first in code-point
+ * order). Unlike `categoryMajorityScore` it does not choose its answers on the questions it is scored
+ * on. null without train answers or when a question's type is missing from them.
+ * @example trainCategoryMajorityScore(loadWorldBenchmark("world", "vqa"))?.byCategory.position
+ */
+export function trainCategoryMajorityScore(bench: LoadedBenchmark): BenchmarkScore | null {
+  const train = bench.trainAnswers;
+  if (!train || bench.truth.kind === "none") return null;
+  if (bench.items.some((it) => it.category === undefined || !train.has(it.category))) return null;
+  const prior = new Map<string, string>();
+  for (const [type, counts] of train) {
+    let best = "";
+    let bestCount = 0;
+    for (const [answer, n] of counts)
+      if (n > bestCount || (n === bestCount && answer < best)) [best, bestCount] = [answer, n];
+    prior.set(type, best);
+  }
   const preds = new Map(bench.items.map((it) => [it.id, prior.get(it.category as string) ?? ""]));
   return scoreBenchmark(bench, preds);
 }

@@ -399,6 +399,10 @@ export interface EvalReport {
       category_majority: number | null;
       /** the same, per category */
       category_majority_by_category?: Record<string, number>;
+      /** the per-question-type prior of the training data (absent or null without train answers) */
+      train_category_majority?: number | null;
+      /** the same, per category */
+      train_category_majority_by_category?: Record<string, number>;
       chance: number | null;
       most_frequent_answer: string | null;
     }
@@ -418,6 +422,10 @@ function baselineRow(b: Baselines): EvalReport["baselines"][string] {
     test_majority: b.testMajority?.score ?? null,
     category_majority: b.categoryMajority,
     ...(b.categoryMajorityByCategory ? { category_majority_by_category: b.categoryMajorityByCategory } : {}),
+    train_category_majority: b.trainCategoryMajority,
+    ...(b.trainCategoryMajorityByCategory
+      ? { train_category_majority_by_category: b.trainCategoryMajorityByCategory }
+      : {}),
     chance: b.chance,
     most_frequent_answer: b.supportMajority?.answer ?? b.testMajority?.answer ?? null,
   };

@@ -263,9 +263,9 @@ function baseLlmBenchmarks(p: RecipePreset): string[] {
 }
 
 /** What an eval stage's eval.json holds, in its cache hash: raised when the report starts reading
- * something older evaluations lack (2: the per-question-type prior and per-category scores), so
- * those rerun instead of giving an older verdict. */
-const EVAL_FORMAT = 2;
+ * something older evaluations lack (2: the per-question-type prior and per-category scores; 3: the
+ * training data's per-question-type prior), so those rerun instead of giving an older verdict. */
+const EVAL_FORMAT = 3;
 
 /** The stage list of a (resolved) preset. */
 export function buildStages(p: RecipePreset): Stage[] {

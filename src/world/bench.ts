@@ -9,11 +9,12 @@ import { seenLandmarks, streamRng, type WorldContext } from "./context.js";
 import { referenceCaptions } from "./describe.js";
 import type { ImageRef } from "./images.js";
 import { LANDMARK_FACTS } from "./landmarks.js";
-import { type BenchName, CAPTION_PROMPT, SHORT_ANSWER_PROMPT } from "./layout.js";
+import { type BenchName, CAPTION_PROMPT, SFT_JSON, SHORT_ANSWER_PROMPT } from "./layout.js";
 import { landmarkComparison, type MultiQa, multiImagePrefix, sceneComparison } from "./multi.js";
 import { landmarkFactQuestion, landmarkNameQuestion, objectQuestions, type Qa, signQuestions } from "./qa.js";
 import type { Rng } from "./rng.js";
 import { type Scene, sampleLandmarkView, sampleObjectsScene, sampleSignScene } from "./scene.js";
+import type { AnswerTally } from "./sft.js";
 
 /** One LLaVA-style question line. */
 export interface BenchQuestion {
@@ -258,4 +259,16 @@ export function makeMultiImageBench(ctx: WorldContext): Bench {
     annotations: vqaAnnotationFile(records, ctx.seed, "multi_image"),
     support: [],
   };
+}
+
+/** A benchmark's train_answers.json: how often the instruction data answers each of the benchmark's
+ * question types with each answer. null where the benchmark has one type or none, or the data asks
+ * one of its types nothing (knowledge's seen / held-out types, captions). */
+export function trainAnswersOf(
+  bench: Bench,
+  answers: AnswerTally,
+): { source: string; categories: AnswerTally } | null {
+  const types = [...new Set(bench.questions.map((q) => q.category))];
+  if (types.length < 2 || types.some((t) => !answers[t])) return null;
+  return { source: SFT_JSON, categories: Object.fromEntries(types.map((t) => [t, answers[t]])) };
 }

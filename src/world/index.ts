@@ -13,6 +13,7 @@ import {
   makeMultiImageBench,
   makeTextVqaBench,
   makeVqaBench,
+  trainAnswersOf,
 } from "./bench.js";
 import { makeIclBench, makeIclTextBench, makeMmluBench } from "./bench_icl.js";
 import type { WorldContext } from "./context.js";
@@ -139,7 +140,7 @@ export async function generateWorld(opts: WorldOptions): Promise<WorldSummary> {
   say("sampling pairs, documents, instructions and benchmarks");
   const pairs = makePairs(ctx);
   const docs = makeMmc4Docs(ctx);
-  const sft = makeSft(ctx);
+  const { records: sft, answers: sftAnswers } = makeSft(ctx);
   const flan = makeFlan(ctx);
   const trainImages = ctx.images.count("train");
   const benches: Bench[] = [
@@ -184,6 +185,8 @@ export async function generateWorld(opts: WorldOptions): Promise<WorldSummary> {
       await writeAtomic(stage, L.benchQuestions(b.name), toJsonl(b.questions));
       await writeAtomic(stage, L.benchAnnotations(b.name), toJson(b.annotations));
       if (b.support.length > 0) await writeAtomic(stage, L.benchSupport(b.name), toJsonl(b.support));
+      const trained = trainAnswersOf(b, sftAnswers);
+      if (trained) await writeAtomic(stage, L.benchTrainAnswers(b.name), toJson(trained));
     }
     const scenes = new Map(ctx.images.jobs.map((j) => [j.path, j.scene]));
     await writePng(

@@ -57,6 +57,12 @@ export function benchSupport(name: BenchName): string {
   return `${BENCH_DIR}/${name}/support.jsonl`;
 }
 
+/** The training data's answers to the benchmark's question types (train_answers.json):
+ * {"source", "categories": {type: {answer: count}}}, what the per-question-type prior is taken from. */
+export function benchTrainAnswers(name: BenchName): string {
+  return `${BENCH_DIR}/${name}/train_answers.json`;
+}
+
 /** The shots the in-context benchmarks are built for. */
 export const ICL_SHOTS = [0, 2, 4, 8] as const;
 

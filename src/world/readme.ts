@@ -72,7 +72,10 @@ ${table([
 
 Each has \`questions.jsonl\` (LLaVA style: \`question_id\`, \`image\`, \`text\`, \`category\`) and
 \`annotations.json\`; some have \`support.jsonl\` (\`question_id\`, \`image\`, \`text\`, \`answer\`,
-\`category\`): demonstrations for k-shot prompts. Single-image question texts carry no
+\`category\`): demonstrations for k-shot prompts. Those whose question types the SFT conversations
+ask (vqa, textvqa, multi_image) have \`train_answers.json\` (\`{"source", "categories": {type:
+{answer: count}}}\`): how often the SFT data answers each type with each answer, the training
+prior a blind model could learn (VQA's per-question-type prior). Single-image question texts carry no
 \`<image>\` (the runner prepends \`<image>\\n\`, as LLaVA does); multi-image texts carry their own
 \`Image 1: <image>\\nImage 2: <image>\\n\`. Short-answer questions end with
 "${L.SHORT_ANSWER_PROMPT}", multiple choice with "${L.MC_PROMPT}".

@@ -71,15 +71,15 @@ function briefCaption(scene: Scene, rng: Rng, lm: Landmark | null): Turn[] {
   ];
 }
 
-function sceneConversation(scene: Scene, rng: Rng): Turn[] {
+function sceneConversation(scene: Scene, rng: Rng, ask: (qa: Qa) => Turn[]): Turn[] {
   const pool = [...signQuestions(scene), ...(scene.kind === "sign" ? [] : objectQuestions(scene, rng))];
   const picked = rng.sample(pool, Math.min(pool.length, rng.range(1, 3)));
   const out: Turn[] = [];
   if (scene.kind === "objects" && rng.chance(0.3)) {
     const chain = chainQuestion(scene, rng);
-    if (chain) out.push(...turns(chain, rng));
+    if (chain) out.push(...ask(chain));
   }
-  for (const qa of picked) out.push(...turns(qa, rng));
+  for (const qa of picked) out.push(...ask(qa));
   if (rng.chance(BRIEF_CAPTION_SHARE)) out.push(...briefCaption(scene, rng, null));
   if (rng.chance(0.25)) {
     out.push(
@@ -90,12 +90,31 @@ function sceneConversation(scene: Scene, rng: Rng): Turn[] {
   return out;
 }
 
-/** The LLaVA conversation list of the preset. */
-export function makeSft(ctx: WorldContext): LlavaRecord[] {
+/** How often each answer is given to each question type: {category: {answer: count}}. */
+export type AnswerTally = Record<string, Record<string, number>>;
+
+export interface SftData {
+  records: LlavaRecord[];
+  /** the canonical short answers of every question the conversations ask, by question type (in
+   * short or sentence form): the training data's answer prior, which benchmarks built from the same
+   * question types judge a model against (VQA's per-question-type prior, Antol et al. 2015) */
+  answers: AnswerTally;
+}
+
+/** The LLaVA conversation list of the preset, and the answers it teaches per question type. */
+export function makeSft(ctx: WorldContext): SftData {
   const rng = streamRng(ctx, "sft");
   const knobs = ctx.preset.scene;
   const { sft } = ctx.preset;
   const out: LlavaRecord[] = [];
+  const answers: AnswerTally = {};
+  // every question goes through here: its turns, and its answer counted under its type
+  const ask = (qa: Qa): Turn[] => {
+    const byAnswer = answers[qa.category] ?? {};
+    byAnswer[qa.answer] = (byAnswer[qa.answer] ?? 0) + 1;
+    answers[qa.category] = byAnswer;
+    return turns(qa, rng);
+  };
   const push = (image: string | string[], conv: Turn[], nImages: number) => {
     const prefix = nImages === 1 ? "<image>\n" : multiImagePrefix(nImages);
     out.push({
@@ -115,20 +134,20 @@ export function makeSft(ctx: WorldContext): LlavaRecord[] {
       const scene =
         job === "objects" ? sampleObjectsScene(rng, ctx.size, knobs) : sampleSignScene(rng, ctx.size, knobs);
       const ref = ctx.images.add("train", scene);
-      push(ref.path, sceneConversation(scene, rng), 1);
+      push(ref.path, sceneConversation(scene, rng, ask), 1);
     } else if (job === "multi") {
       if (rng.chance(0.25) && ctx.landmarks.length > 1) {
         const a = rng.pick(ctx.landmarks);
         const b = rng.chance(0.5) ? a : rng.pick(ctx.landmarks);
         const ia = ctx.images.add("train", sampleLandmarkView(rng, ctx.size, knobs, a));
         const ib = ctx.images.add("train", sampleLandmarkView(rng, ctx.size, knobs, b));
-        push([ia.path, ib.path], turns(landmarkComparison(a, b) as Qa, rng), 2);
+        push([ia.path, ib.path], ask(landmarkComparison(a, b) as Qa), 2);
       } else {
         const a = sampleObjectsScene(rng, ctx.size, knobs);
         const b = sampleObjectsScene(rng, ctx.size, knobs);
         const ia = ctx.images.add("train", a);
         const ib = ctx.images.add("train", b);
-        push([ia.path, ib.path], turns(sceneComparison(a, b, rng) as Qa, rng), 2);
+        push([ia.path, ib.path], ask(sceneComparison(a, b, rng) as Qa), 2);
       }
     } else {
       const lm = ctx.landmarks[Number(job.slice(3))];
@@ -136,16 +155,14 @@ export function makeSft(ctx: WorldContext): LlavaRecord[] {
       const ref = ctx.images.add("train", view);
       const conv = rng.chance(BRIEF_CAPTION_SHARE)
         ? briefCaption(view, rng, lm)
-        : turns(landmarkNameQuestion(lm), rng);
+        : ask(landmarkNameQuestion(lm));
       // Held-out landmarks: name only; their facts are never paired with their images.
       if (!lm.heldOut) {
         const fact = rng.pick(LANDMARK_FACTS);
-        conv.push(
-          ...turns(rng.chance(0.4) ? landmarkFactChain(lm, fact) : landmarkFactQuestion(lm, fact), rng),
-        );
+        conv.push(...ask(rng.chance(0.4) ? landmarkFactChain(lm, fact) : landmarkFactQuestion(lm, fact)));
       }
       push(ref.path, conv, 1);
     }
   }
-  return out;
+  return { records: out, answers };
 }

@@ -20,7 +20,12 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
 import { run as runEval } from "../../src/cli/eval.js";
-import { loadBenchmark, loadWorldBenchmark, subsetBenchmark } from "../../src/eval/benchmarks.js";
+import {
+  loadBenchmark,
+  loadWorldBenchmark,
+  readTrainAnswers,
+  subsetBenchmark,
+} from "../../src/eval/benchmarks.js";
 import { vqaAccuracy } from "../../src/eval/metrics/index.js";
 import { buildMessages, selectDemos } from "../../src/eval/prompts.js";
 import { evalStops, evaluate, meanImage, resultFromPredictions } from "../../src/eval/runner.js";
@@ -28,6 +33,7 @@ import {
   categoryMajorityScore,
   demoMajorityBaseline,
   demoRandomBaseline,
+  trainCategoryMajorityScore,
   trivialBaselines,
 } from "../../src/eval/score.js";
 import { generateAll } from "../../src/infer/generate.js";
@@ -323,6 +329,70 @@ test("the per-question-type prior answers each question with its category's most
     rows.map((_, i) => JSON.stringify({ question_id: i, text: "?", category: "x" })).join("\n"),
   );
   assert.equal(categoryMajorityScore(load()), null, "one type: the constant baseline already covers it");
+});
+
+test("the training data's per-question-type prior answers each type with its most frequent training answer", () => {
+  const b = join(dir, "train-prior");
+  mkdirSync(b);
+  // the evaluated questions favour "image 2" and "4"; the training data answers "which" with "image 1"
+  // most often and ties "total" between "3" and "4" ("3" first in code-point order): 1 + 1 of 7 right,
+  // against the oracle's 2 + 2
+  const rows = [
+    ["which", "image 2"],
+    ["which", "image 2"],
+    ["which", "image 1"],
+    ["total", "4"],
+    ["total", "4"],
+    ["total", "3"],
+    ["total", "5"],
+  ];
+  writeFileSync(
+    join(b, "q.jsonl"),
+    rows.map(([category], i) => JSON.stringify({ question_id: i, text: "?", category })).join("\n"),
+  );
+  writeFileSync(
+    join(b, "a.json"),
+    JSON.stringify({ annotations: rows.map(([, a], i) => ({ question_id: i, answers: Array(10).fill(a) })) }),
+  );
+  const train = join(b, "train.json");
+  const load = (categories: unknown) => {
+    writeFileSync(train, JSON.stringify({ source: "sft.json", categories }));
+    return loadBenchmark({
+      questions: join(b, "q.jsonl"),
+      answers: [join(b, "a.json")],
+      trainAnswers: train,
+    });
+  };
+  const bench = load({
+    which: { "image 1": 7, "image 2": 5 },
+    total: { "4": 3, "3": 3, "5": 1 },
+    extra: { x: 1 },
+  });
+  const prior = trainCategoryMajorityScore(bench);
+  assert.ok(Math.abs((prior?.score as number) - (100 * 2) / 7) < 1e-9);
+  assert.ok(Math.abs((prior?.byCategory.which.score ?? Number.NaN) - 100 / 3) < 1e-9);
+  assert.ok(Math.abs((prior?.byCategory.total.score ?? Number.NaN) - 25) < 1e-9);
+  const base = trivialBaselines(bench);
+  assert.equal(base.trainCategoryMajority, prior?.score);
+  assert.deepEqual(base.trainCategoryMajorityByCategory, { which: 100 / 3, total: 25 });
+  assert.ok(Math.abs((base.categoryMajority as number) - (100 * 4) / 7) < 1e-9, "the oracle beside it");
+  assert.equal(trainCategoryMajorityScore(load({ which: { "image 1": 1 } })), null, "a type missing: none");
+  assert.equal(
+    trainCategoryMajorityScore(
+      loadBenchmark({ questions: join(b, "q.jsonl"), answers: [join(b, "a.json")] }),
+    ),
+    null,
+    "no train answers: none",
+  );
+  assert.throws(
+    () => load({ which: { "image 1": 0 } }),
+    /train\.json: categories\.which\."image 1" must be a count >= 1/,
+  );
+  assert.throws(() => load({ which: {} }), /train\.json: categories\.which must be a non-empty/);
+  assert.throws(() => load(["which"]), /train\.json: expected \{"categories"/);
+  writeFileSync(train, "{");
+  assert.throws(() => readTrainAnswers(train), /train\.json: not JSON/);
+  assert.throws(() => readTrainAnswers(join(b, "none.json")), /none\.json: train-answers file not found/);
 });
 
 test("the in-context copying baseline answers each question with its demonstrations' most frequent answer", () => {

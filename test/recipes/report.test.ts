@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EvalReport, EvalRow } from "../../src/recipes/executors.js";
-import { categoryTable, iclVerdict, visualVerdicts } from "../../src/recipes/report.js";
+import { categoryTable, effects, iclVerdict, visualVerdicts } from "../../src/recipes/report.js";
 
 const row = (shots: number, score: number, copy: number | null, random: number | null = null): EvalRow => ({
   bench: "icl_text",
@@ -102,6 +102,47 @@ test("a visual benchmark is clear only 5+ points above every baseline, the per-q
   const [clear] = visualVerdicts(visual(60, 42.22, 50.03));
   assert.equal(clear.clear, true);
   assert.ok(Math.abs((clear.margin ?? 0) - 9.97) < 1e-9);
+});
+
+test("the per-question-type prior of the verdict is the training data's where the benchmark has one", () => {
+  const r = (withhold: boolean, s: number): EvalRow => ({
+    ...row(0, s, null),
+    bench: "vqa",
+    metric: "vqa",
+    withhold_image: withhold,
+  });
+  const evals = (train: number | null | undefined): Map<string, EvalReport> => {
+    const baselines = {
+      vqa: {
+        support_majority: 12.28,
+        test_majority: 11.52,
+        category_majority: 38.52,
+        ...(train === undefined ? {} : { train_category_majority: train }),
+        chance: null,
+        most_frequent_answer: "1",
+      },
+    };
+    return new Map([
+      ["sft", { stage: "sft", checkpoint: "x", rows: [r(false, 41.2), r(true, 33.4)], baselines }],
+    ]);
+  };
+  // world-tiny, world 0 after SFT (2026-12-07): 41.2 with the image, 33.4 withheld; each type's most
+  // frequent answer among the 600 questions 38.5, in the SFT data 35.2
+  const [trained] = visualVerdicts(evals(35.2));
+  assert.equal(trained.best, 35.2);
+  assert.equal(trained.clear, true);
+  for (const missing of [null, undefined]) {
+    const [oracle] = visualVerdicts(evals(missing));
+    assert.equal(oracle.best, 38.52, "without train answers the oracle stays the bar");
+    assert.equal(oracle.clear, false);
+  }
+  const [withheld] = visualVerdicts(evals(20));
+  assert.equal(withheld.best, 33.4, "the withheld model is still a bar");
+  const text = effects(evals(35.2)).join("\n");
+  assert.match(
+    text,
+    /Against each question type's most frequent answer among the evaluated questions \(an oracle\): vqa 41\.2 vs 38\.5/,
+  );
 });
 
 test("the per-type table sets each question type's score beside its withheld score and prior", () => {
