@@ -60,37 +60,44 @@ export function fillBackground(img: RgbImage, bg: Background, rng: Rng): void {
   // The second tone is darker for light settings and lighter for dark ones.
   const light = base[0] + base[1] + base[2] > 300;
   const tone = scaleRgb(base, light ? 0.8 : 1.35);
-  const { width: w, height: h } = img;
+  const { width: w, height: h, data } = img;
+  // a gradient's colour depends only on t (the column, or the row when vertical): one per t
+  const span = Math.max(1, (bg.vertical ? h : w) - 1);
+  const ramp = new Uint8Array(3 * Math.max(w, h));
+  if (bg.texture === "gradient")
+    for (let t = 0; t < ramp.length / 3; t++) {
+      const f = t / span;
+      for (let k = 0; k < 3; k++) ramp[3 * t + k] = clampByte(base[k] * (1 - f) + tone[k] * f);
+    }
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      let c: Rgb = base;
       const t = bg.vertical ? y : x;
+      let second = false;
       switch (bg.texture) {
         case "plain":
+        case "gradient":
           break;
-        case "gradient": {
-          const f = t / Math.max(1, (bg.vertical ? h : w) - 1);
-          c = [
-            base[0] * (1 - f) + tone[0] * f,
-            base[1] * (1 - f) + tone[1] * f,
-            base[2] * (1 - f) + tone[2] * f,
-          ];
-          break;
-        }
         case "striped":
-          if (Math.floor(t / bg.period) % 2 === 1) c = tone;
+          second = Math.floor(t / bg.period) % 2 === 1;
           break;
         case "checkered":
-          if ((Math.floor(x / bg.period) + Math.floor(y / bg.period)) % 2 === 1) c = tone;
+          second = (Math.floor(x / bg.period) + Math.floor(y / bg.period)) % 2 === 1;
           break;
         case "speckled":
-          if (rand() < 0.12) c = tone;
+          second = rand() < 0.12;
           break;
       }
       const o = (y * w + x) * 3;
-      img.data[o] = clampByte(c[0]);
-      img.data[o + 1] = clampByte(c[1]);
-      img.data[o + 2] = clampByte(c[2]);
+      if (bg.texture === "gradient") {
+        data[o] = ramp[3 * t];
+        data[o + 1] = ramp[3 * t + 1];
+        data[o + 2] = ramp[3 * t + 2];
+      } else {
+        const c = second ? tone : base;
+        data[o] = c[0];
+        data[o + 1] = c[1];
+        data[o + 2] = c[2];
+      }
     }
   }
 }
@@ -139,6 +146,8 @@ export function insideShape(shape: ShapeName, u: number, v: number): boolean {
 }
 
 const SUB = 3;
+/** The subsamples' offsets inside a pixel, (s + 0.5) / SUB. */
+const SUB_OFFSETS = Array.from({ length: SUB }, (_, s) => (s + 0.5) / SUB);
 
 /** Draw a filled shape centred at (cx, cy) with radius r, antialiased by 3x3 supersampling. */
 export function drawShape(
@@ -153,15 +162,17 @@ export function drawShape(
   const x1 = Math.min(img.width - 1, Math.ceil(cx + r + 1));
   const y0 = Math.max(0, Math.floor(cy - r - 1));
   const y1 = Math.min(img.height - 1, Math.ceil(cy + r + 1));
+  // each column's and row's subsample coordinates in the shape's frame, computed once
+  const us = new Float64Array((x1 - x0 + 1) * SUB);
+  for (let x = x0; x <= x1; x++)
+    for (let sx = 0; sx < SUB; sx++) us[(x - x0) * SUB + sx] = (x + SUB_OFFSETS[sx] - cx) / r;
+  const vs = new Float64Array(SUB);
   for (let y = y0; y <= y1; y++) {
+    for (let sy = 0; sy < SUB; sy++) vs[sy] = (y + SUB_OFFSETS[sy] - cy) / r;
     for (let x = x0; x <= x1; x++) {
       let hits = 0;
       for (let sy = 0; sy < SUB; sy++) {
-        for (let sx = 0; sx < SUB; sx++) {
-          const u = (x + (sx + 0.5) / SUB - cx) / r;
-          const v = (y + (sy + 0.5) / SUB - cy) / r;
-          if (insideShape(shape, u, v)) hits++;
-        }
+        for (let sx = 0; sx < SUB; sx++) if (insideShape(shape, us[(x - x0) * SUB + sx], vs[sy])) hits++;
       }
       if (hits > 0) setPixel(img, x, y, colour, hits / (SUB * SUB));
     }
