@@ -9,6 +9,10 @@ Writes test/fixtures/siglip/:
                      normalised with x / x.norm(dim=-1, keepdim=True): inputs, loss, logits
                      (image x text), and the gradients wrt the raw embeddings, logit_scale and
                      logit_bias. One case has large logits (the stable log-sigmoid matters).
+  pool_head.json     SigLIP's attention-pooling head as HF SiglipMultiheadAttentionPoolingHead runs
+                     it (torch.nn.MultiheadAttention with a probe query, then h + mlp(layernorm(h))):
+                     its weights under HF names, the patches, the pooled output, and the gradients
+                     of sum(pooled * w) wrt the patches and the probe.
   text_tower.json    a tiny SigLIP text transformer (HF SiglipTextTransformer restated below with
                      torch.nn.functional ops): its weights under HF names, input ids, the last
                      hidden state, the pooled output, and d(sum(pooled * w))/d(token embedding).
@@ -132,5 +136,48 @@ with open(os.path.join(OUT, "text_tower.json"), "w") as f:
         "pooled": flat(pooled),
         "w": flat(w),
         "grad_token_embedding": flat(tok.grad),
+    }, f)
+
+# --- SigLIP's attention-pooling head -----------------------------------------------------------
+C, FF, NH, B, P = 8, 12, 2, 3, 5
+probe = (torch.randn(1, 1, C, dtype=DT) * 0.5).requires_grad_()
+mha = torch.nn.MultiheadAttention(C, NH, batch_first=True).to(DT)
+ln = torch.nn.LayerNorm(C, eps=EPS).to(DT)
+fc1 = torch.nn.Linear(C, FF).to(DT)
+fc2 = torch.nn.Linear(FF, C).to(DT)
+with torch.no_grad():
+    for m in (mha, ln, fc1, fc2):
+        for t in m.parameters():
+            t.add_(torch.randn_like(t) * 0.2)  # non-trivial biases and norm weights
+patches = (torch.randn(B, P, C, dtype=DT)).requires_grad_()
+h = mha(probe.repeat(B, 1, 1), patches, patches)[0]
+h = h + fc2(F.gelu(fc1(ln(h)), approximate="tanh"))
+pooled = h[:, 0]
+w = torch.randn(B, C, dtype=DT)
+(pooled * w).sum().backward()
+head = {
+    "probe": probe,
+    "attention.in_proj_weight": mha.in_proj_weight,
+    "attention.in_proj_bias": mha.in_proj_bias,
+    "attention.out_proj.weight": mha.out_proj.weight,
+    "attention.out_proj.bias": mha.out_proj.bias,
+    "layernorm.weight": ln.weight,
+    "layernorm.bias": ln.bias,
+    "mlp.fc1.weight": fc1.weight,
+    "mlp.fc1.bias": fc1.bias,
+    "mlp.fc2.weight": fc2.weight,
+    "mlp.fc2.bias": fc2.bias,
+}
+with open(os.path.join(OUT, "pool_head.json"), "w") as f:
+    json.dump({
+        "config": {"hidden_size": C, "intermediate_size": FF, "num_attention_heads": NH,
+                   "hidden_act": "gelu_pytorch_tanh", "layer_norm_eps": EPS},
+        "params": {k: {"shape": list(v.shape), "data": flat(v)} for k, v in head.items()},
+        "patches": flat(patches),
+        "patches_shape": [B, P, C],
+        "pooled": flat(pooled),
+        "w": flat(w),
+        "grad_patches": flat(patches.grad),
+        "grad_probe": flat(probe.grad),
     }, f)
 print("wrote", OUT)

@@ -265,6 +265,7 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     caption_drop?: string;
     word_classes?: Record<string, string[]>;
     hard_negatives?: boolean;
+    pooling?: "mean" | "map";
     augment?: AugmentOptions;
   };
   const losses: number[] = [];
@@ -281,6 +282,7 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     captionDrop: c.caption_drop || undefined,
     wordClasses: c.word_classes,
     hardNegatives: c.hard_negatives,
+    ...(c.pooling ? { pooling: c.pooling } : {}),
     augment: c.augment,
     logEvery: Math.max(1, Math.round(c.steps / 10)),
     onLog: (e) =>

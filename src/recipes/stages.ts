@@ -231,6 +231,10 @@ export function checkPreset(p: RecipePreset): void {
       throw new ConfigError(
         `${where}: vision_tower.word_classes.${name} must be a list of at least 2 single words, got ${JSON.stringify(words)}`,
       );
+  if (p.vision_tower.pooling !== "mean" && p.vision_tower.pooling !== "map")
+    throw new ConfigError(
+      `${where}: vision_tower.pooling must be "mean" or "map", got ${JSON.stringify(p.vision_tower.pooling)}`,
+    );
   if (typeof p.vision_tower.hard_negatives !== "boolean")
     throw new ConfigError(
       `${where}: vision_tower.hard_negatives must be true or false, got ${JSON.stringify(p.vision_tower.hard_negatives)}`,

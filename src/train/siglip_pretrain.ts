@@ -41,7 +41,7 @@ import {
   preprocessImage,
   type RgbImage,
 } from "../io/image.js";
-import { SiglipPairModel } from "../models/siglip_pair.js";
+import { SiglipPairModel, type SiglipPooling } from "../models/siglip_pair.js";
 import type { SiglipTextConfig } from "../models/text_tower.js";
 import type { SiglipVisionConfig, SiglipVisionModel } from "../models/vision/siglip.js";
 import { AdamW, clipGradNorm, cosineWithWarmup } from "../optim/index.js";
@@ -152,6 +152,9 @@ export interface SiglipPretrainOptions {
   wordClasses?: WordClasses;
   /** Train with one replaced-word negative per caption (needs wordClasses). */
   hardNegatives?: boolean;
+  /** how the image embedding pools the patches: "mean" (default) or "map" (SigLIP's attention
+   * pooling head) */
+  pooling?: SiglipPooling;
   /** Caption-preserving augmentation of the training images (default none). */
   augment?: AugmentOptions;
   onLog?: (entry: SiglipLogEntry) => void;
@@ -595,7 +598,7 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
     "resize",
     "SigLIP pre-training",
   );
-  const pair = new SiglipPairModel(opts.towerConfig, textConfig, new Generator(opts.seed));
+  const pair = new SiglipPairModel(opts.towerConfig, textConfig, new Generator(opts.seed), opts.pooling);
   const model: SiglipPretrainModel = { pair, vocab };
 
   const named = pair.namedParameters();

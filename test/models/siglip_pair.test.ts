@@ -10,11 +10,13 @@ import {
   SIGLIP_INIT_LOGIT_BIAS,
   SIGLIP_INIT_LOGIT_SCALE,
   SiglipPairModel,
+  SiglipPoolingHead,
   sigmoidLoss,
 } from "../../src/models/siglip_pair.js";
 import type { SiglipTextConfig } from "../../src/models/text_tower.js";
 import type { SiglipVisionConfig } from "../../src/models/vision/siglip.js";
 import { randn } from "../../src/tensor/create.js";
+import { mul, sum } from "../../src/tensor/index.js";
 import { Generator } from "../../src/tensor/random.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { checkTensor, gradcheck } from "../helpers.js";
@@ -139,6 +141,69 @@ test("pair model gradients match finite differences through both towers", () => 
   assert.throws(
     () => pair.forward(pixels, new Tensor(Int32Array.from([1, 2, 3, 0]), [1, 4])),
     /3 images but only 1 texts/,
+  );
+});
+
+interface PoolFixture {
+  config: SiglipVisionConfig;
+  params: Record<string, { shape: number[]; data: number[] }>;
+  patches: number[];
+  patches_shape: number[];
+  pooled: number[];
+  w: number[];
+  grad_patches: number[];
+  grad_probe: number[];
+}
+
+test("the attention-pooling head matches HF's (torch.nn.MultiheadAttention with a probe): output and gradients", () => {
+  const fx = loadSiglipFixture<PoolFixture>("pool_head.json");
+  const head = new SiglipPoolingHead(fx.config, new Generator(0));
+  head.loadStateDict(
+    Object.fromEntries(
+      Object.entries(fx.params).map(([k, v]) => [k, new Tensor(Float32Array.from(v.data), v.shape)]),
+    ),
+  ); // strict: exactly HF's names
+  const patches = new Tensor(Float32Array.from(fx.patches), fx.patches_shape);
+  patches.requiresGrad = true;
+  const pooled = head.forward(patches);
+  assert.deepEqual([...pooled.shape], [fx.patches_shape[0], fx.config.hidden_size]);
+  checkTensor(pooled.f32, fx.pooled, { atol: 1e-5, rtol: 1e-4 }, "pooled");
+  sum(mul(pooled, new Tensor(Float32Array.from(fx.w), pooled.shape))).backward();
+  checkTensor(
+    patches.grad?.f32 ?? new Float32Array(),
+    fx.grad_patches,
+    { atol: 1e-5, rtol: 1e-3 },
+    "d patches",
+  );
+  checkTensor(
+    head.probe.grad?.f32 ?? new Float32Array(),
+    fx.grad_probe,
+    { atol: 1e-5, rtol: 1e-3 },
+    "d probe",
+  );
+});
+
+test("pair model with map pooling: the head under vision_pool_head, gradients match finite differences", () => {
+  const pair = new SiglipPairModel(vision, text, new Generator(3), "map");
+  assert.ok(pair.namedParameters().some(([n]) => n === "vision_pool_head.attention.in_proj_weight"));
+  assert.ok(
+    !new SiglipPairModel(vision, text, new Generator(3))
+      .namedParameters()
+      .some(([n]) => n.startsWith("vision_pool_head")),
+  );
+  pair.logitScale.f32[0] = 0.5;
+  pair.logitBias.f32[0] = -0.3;
+  const pixels = randn([3, 3, 8, 8], new Generator(5));
+  const ids = new Tensor(Int32Array.from([1, 2, 3, 0, 4, 5, 1, 0, 2, 2, 5, 3]), [3, 4]);
+  const head = pair.visionPoolHead as SiglipPoolingHead;
+  [head.probe, head.attention.inProjWeight, pair.tower.visionModel.embeddings.patchEmbedding.weight].forEach(
+    (p, k) =>
+      gradcheck(() => pair.forward(pixels, ids).loss, [p], {
+        eps: 1e-2,
+        atol: 2e-3,
+        rtol: 3e-2,
+        label: `param ${k}`,
+      }),
   );
 });
 

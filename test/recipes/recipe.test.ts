@@ -380,6 +380,12 @@ describe("bad input fails before any work", () => {
       ["vision_tower.augment.exclude=(sign"],
       /vision_tower.augment.exclude is not a regular expression/,
     ],
+    [
+      "a tower pooling that is neither mean nor map",
+      "world-smoke",
+      ["vision_tower.pooling=max"],
+      /vision_tower.pooling must be "mean" or "map", got "max"/,
+    ],
   ];
   for (const [what, name, overrides, re] of cases) {
     it(what, async () => {
