@@ -290,32 +290,37 @@ test("trivial baselines: the support's most frequent answer and the test prior, 
   assert.equal(mc.supportMajority, null);
 });
 
-test("the per-question-type prior answers each question with its category's most frequent answer", () => {
-  const b = join(dir, "category-majority");
-  mkdirSync(b);
-  // "which" is mostly "image 2", "total" mostly "4": a constant gets 2 of 7 right, the per-type prior 4
-  const rows = [
-    ["which", "image 2"],
-    ["which", "image 2"],
-    ["which", "image 1"],
-    ["total", "4"],
-    ["total", "4"],
-    ["total", "3"],
-    ["total", "5"],
-  ];
-  const write = (withCategory: (i: number) => boolean) =>
-    writeFileSync(
-      join(b, "q.jsonl"),
-      rows
-        .map(([category, _], i) =>
-          JSON.stringify({ question_id: i, text: "?", ...(withCategory(i) ? { category } : {}) }),
-        )
-        .join("\n"),
-    );
+/** Seven typed questions ("which" mostly "image 2", "total" mostly "4") with ten identical answers
+ * each, written to b/q.jsonl and b/a.json; `withCategory` picks the questions that keep their type. */
+const TYPED_ROWS = [
+  ["which", "image 2"],
+  ["which", "image 2"],
+  ["which", "image 1"],
+  ["total", "4"],
+  ["total", "4"],
+  ["total", "3"],
+  ["total", "5"],
+];
+function writeTypedBench(b: string, withCategory: (i: number) => boolean = () => true): void {
+  mkdirSync(b, { recursive: true });
+  writeFileSync(
+    join(b, "q.jsonl"),
+    TYPED_ROWS.map(([category], i) =>
+      JSON.stringify({ question_id: i, text: "?", ...(withCategory(i) ? { category } : {}) }),
+    ).join("\n"),
+  );
   writeFileSync(
     join(b, "a.json"),
-    JSON.stringify({ annotations: rows.map(([, a], i) => ({ question_id: i, answers: Array(10).fill(a) })) }),
+    JSON.stringify({
+      annotations: TYPED_ROWS.map(([, a], i) => ({ question_id: i, answers: Array(10).fill(a) })),
+    }),
   );
+}
+
+test("the per-question-type prior answers each question with its category's most frequent answer", () => {
+  const b = join(dir, "category-majority");
+  // a constant gets 2 of 7 right, the per-type prior 4
+  const write = (withCategory: (i: number) => boolean) => writeTypedBench(b, withCategory);
   const load = () => loadBenchmark({ questions: join(b, "q.jsonl"), answers: [join(b, "a.json")] });
   write(() => true);
   const bench = load();
@@ -326,34 +331,17 @@ test("the per-question-type prior answers each question with its category's most
   assert.equal(categoryMajorityScore(load()), null, "a question without a type: no per-type prior");
   writeFileSync(
     join(b, "q.jsonl"),
-    rows.map((_, i) => JSON.stringify({ question_id: i, text: "?", category: "x" })).join("\n"),
+    TYPED_ROWS.map((_, i) => JSON.stringify({ question_id: i, text: "?", category: "x" })).join("\n"),
   );
   assert.equal(categoryMajorityScore(load()), null, "one type: the constant baseline already covers it");
 });
 
 test("the training data's per-question-type prior answers each type with its most frequent training answer", () => {
   const b = join(dir, "train-prior");
-  mkdirSync(b);
   // the evaluated questions favour "image 2" and "4"; the training data answers "which" with "image 1"
   // most often and ties "total" between "3" and "4" ("3" first in code-point order): 1 + 1 of 7 right,
   // against the oracle's 2 + 2
-  const rows = [
-    ["which", "image 2"],
-    ["which", "image 2"],
-    ["which", "image 1"],
-    ["total", "4"],
-    ["total", "4"],
-    ["total", "3"],
-    ["total", "5"],
-  ];
-  writeFileSync(
-    join(b, "q.jsonl"),
-    rows.map(([category], i) => JSON.stringify({ question_id: i, text: "?", category })).join("\n"),
-  );
-  writeFileSync(
-    join(b, "a.json"),
-    JSON.stringify({ annotations: rows.map(([, a], i) => ({ question_id: i, answers: Array(10).fill(a) })) }),
-  );
+  writeTypedBench(b);
   const train = join(b, "train.json");
   const load = (categories: unknown) => {
     writeFileSync(train, JSON.stringify({ source: "sft.json", categories }));

@@ -115,13 +115,26 @@ test("pair model: the paper's init, HF names, and the tower is the SiglipVisionM
   );
 });
 
-test("pair model gradients match finite differences through both towers", () => {
-  const pair = new SiglipPairModel(vision, text, new Generator(2));
-  // start away from the init so every term matters (b = -10 makes sigmoid nearly flat)
+/** Finite differences of the pair loss on three images and captions, wrt each of `params`, with t'
+ * and b moved away from the init so every term of the loss matters (b = -10 makes the sigmoid
+ * nearly flat). */
+function checkPairGradients(pair: SiglipPairModel, params: Tensor[]): void {
   pair.logitScale.f32[0] = 0.5;
   pair.logitBias.f32[0] = -0.3;
   const pixels = randn([3, 3, 8, 8], new Generator(5));
   const ids = new Tensor(Int32Array.from([1, 2, 3, 0, 4, 5, 1, 0, 2, 2, 5, 3]), [3, 4]);
+  params.forEach((p, k) => {
+    gradcheck(() => pair.forward(pixels, ids).loss, [p], {
+      eps: 1e-2,
+      atol: 2e-3,
+      rtol: 3e-2,
+      label: `param ${k}`,
+    });
+  });
+}
+
+test("pair model gradients match finite differences through both towers", () => {
+  const pair = new SiglipPairModel(vision, text, new Generator(2));
   const checked = [
     pair.logitScale,
     pair.logitBias,
@@ -130,16 +143,10 @@ test("pair model gradients match finite differences through both towers", () => 
     pair.text.textModel.embeddings.tokenEmbedding.weight,
     pair.text.textModel.encoder.layers.at(0).selfAttn.vProj.weight,
   ];
-  checked.forEach((p, k) => {
-    gradcheck(() => pair.forward(pixels, ids).loss, [p], {
-      eps: 1e-2,
-      atol: 2e-3,
-      rtol: 3e-2,
-      label: `param ${k}`,
-    });
-  });
+  checkPairGradients(pair, checked);
   assert.throws(
-    () => pair.forward(pixels, new Tensor(Int32Array.from([1, 2, 3, 0]), [1, 4])),
+    () =>
+      pair.forward(randn([3, 3, 8, 8], new Generator(5)), new Tensor(Int32Array.from([1, 2, 3, 0]), [1, 4])),
     /3 images but only 1 texts/,
   );
 });
@@ -191,24 +198,13 @@ test("pair model with map pooling: the head under vision_pool_head, gradients ma
       .namedParameters()
       .some(([n]) => n.startsWith("vision_pool_head")),
   );
-  pair.logitScale.f32[0] = 0.5;
-  pair.logitBias.f32[0] = -0.3;
-  const pixels = randn([3, 3, 8, 8], new Generator(5));
-  const ids = new Tensor(Int32Array.from([1, 2, 3, 0, 4, 5, 1, 0, 2, 2, 5, 3]), [3, 4]);
   const head = pair.visionPoolHead as SiglipPoolingHead;
   const checked = [
     head.probe,
     head.attention.inProjWeight,
     pair.tower.visionModel.embeddings.patchEmbedding.weight,
   ];
-  checked.forEach((p, k) => {
-    gradcheck(() => pair.forward(pixels, ids).loss, [p], {
-      eps: 1e-2,
-      atol: 2e-3,
-      rtol: 3e-2,
-      label: `param ${k}`,
-    });
-  });
+  checkPairGradients(pair, checked);
 });
 
 test("extra texts are negatives for every image: eq. 1 summed over M texts, divided by B", () => {
