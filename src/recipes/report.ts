@@ -4,9 +4,8 @@
 // benchmark x shots x stage beside the trivial baselines (the most frequent answer, overall and per
 // question type in the training data; the model with every image withheld) and two oracles (the best
 // constant and each type's most frequent answer among the evaluated questions) — with a
-// per-question-type table after the
-// last stage, and a short statement, computed from those numbers, of which of the paper's effects
-// this run shows and which it does not.
+// per-question-type table after the last stage, and a short statement, computed from those numbers,
+// of which of the paper's effects this run shows and which it does not.
 
 import fs from "node:fs";
 import path from "node:path";
