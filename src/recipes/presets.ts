@@ -10,10 +10,11 @@
 //                training data's per-question-type prior; multi-image on none): the image carries
 //                colour and landmarks, not shape or position, and nothing that answers a question
 //                about two images (README)
-//   world-small  about an hour: a bigger world and longer schedules, where in-context learning and
+//   world-small  35-40 minutes: a bigger world and longer schedules, where in-context learning and
 //                the paper's effects can start to appear (world-calibration.md); measured (README):
-//                text binding begins in the base LLM, image in-context learning does not appear,
-//                2 of 5 visual benchmarks clearly above their baselines
+//                text in-context learning appears in the base LLM (icl_text 97-100 at 2-8 shots
+//                against 50 for copying) and survives stage 1, image in-context learning does not
+//                appear, 1 of 5 visual benchmarks clearly above their baselines
 
 import type { LlamaConfig } from "../models/llm/llama.js";
 import type { ProjectorConfig } from "../models/projector.js";
@@ -384,7 +385,7 @@ const WORLD_SMOKE: RecipePreset = {
 const WORLD_SMALL: RecipePreset = {
   ...WORLD_TINY,
   name: "world-small",
-  describe: "about an hour: a bigger world and schedules where in-context learning can start to appear",
+  describe: "35-40 minutes: a bigger world and schedules where in-context learning can start to appear",
   world: { preset: "small", seed: 0, dir: "" },
   tokenizer: { ...WORLD_TINY.tokenizer, vocab_size: 4096 },
   base_llm: {
@@ -394,15 +395,19 @@ const WORLD_SMALL: RecipePreset = {
     learning_rate: 2e-3,
     per_device_train_batch_size: 32,
     model_max_length: 256,
-    // 3000 steps of 32 documents of the binding-heavy corpus (world preset small: 8.5M tokens, ~26
-    // minutes). Measured on the first 300 icl_text episodes, raw, at 0 / 2 / 4 / 8 shots: after 1000,
+    // 9000 steps of 32 documents of the binding-heavy corpus (world preset small: 25M tokens, about
+    // three passes, ~23 minutes on the AVX-512 machine). Measured (world seed 0, 2026-12-07) on the first
+    // 300 icl_text episodes, raw, at 0 / 2 / 4 / 8 shots: 2.7 / 96.7 / 99.7 / 99.7 after 9000 steps
+    // (binding episodes 99-100), against 3.7 / 45.7 / 48.7 / 44.3 after 3000 (copying scores 50): the
+    // phase transition of the calibration (an induction-like jump, there at ~3M tokens of a
+    // 130-token vocabulary). Earlier, 3000 steps (2026-12-06, older code): after 1000,
     // 2000, 3000 steps of one run 2.3 / 12.0 / 15.7 / 18.3, 2.7 / 45.0 / 54.0 / 50.7, 2.0 / 60.3 /
     // 57.7 / 54.7; its binding episodes 38.3, 54.9, 67.7 at 8 shots (with seeds 43 and 44 instead:
     // 50.4 and 47.4 at 8 shots, chance: one trajectory of three binds). Any answer chosen without the
     // binding scores 50 on these 2-way episodes. On the old corpus (half of 4M words in episodes)
     // 3000 steps gave 2.3 / 50.3 / 51.7 / 44.7. The calibration's d-128 model (a 130-token
     // vocabulary, one episode form) learned text in-context binding at ~3M tokens (docs/ARCHITECTURE.md)
-    max_steps: 3000,
+    max_steps: 9000,
     logging_steps: 50,
   },
   // world-tiny's tower (the background phrase dropped from the text tower's captions, replaced-word

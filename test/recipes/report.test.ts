@@ -39,6 +39,14 @@ test("in-context learning is visible only when every k-shot score beats copying 
   );
   assert.equal(binding?.visible, true);
   assert.match(binding?.text ?? "", /in-context learning is visible/);
+  // world-small's base LLM after 9,000 steps (2026-12-07): 2.7 at 0 shots, then 96.7 / 99.7 / 99.7
+  // against copying 51.3 / 50.0 / 50.0 (majority) and 50 (a random demonstrated answer)
+  const measuredBinding = iclVerdict(
+    evals([row(0, 2.7, null), row(2, 96.7, 51.3, 50), row(4, 99.7, 50, 50), row(8, 99.7, 50, 50)]),
+    "icl_text",
+  );
+  assert.equal(measuredBinding?.visible, true);
+  assert.equal(measuredBinding?.copies, false);
   // world-small's base LLM on a binding-heavy corpus (2026-12-06): above the most frequent demonstrated
   // answer at every k (by 9.0, 10.4, 13.0), but at 8 shots only 4.7 above a random one of the two
   // demonstrated answers (50 on these 2-way episodes): not visible
