@@ -25,8 +25,8 @@ import { expand, reshape, slice } from "../tensor/ops/shape.js";
 import type { Generator } from "../tensor/random.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type SiglipTextConfig, SiglipTextModel } from "./text_tower.js";
-import { type SiglipVisionConfig, SiglipVisionModel } from "./vision/siglip.js";
-import { activation } from "./vision/vit.js";
+import { type SiglipVisionConfig, SiglipVisionModel, siglipDims } from "./vision/siglip.js";
+import { VitMLP, xavierStd } from "./vision/vit.js";
 
 /** The paper's initial t' (t = exp(t') = 10) and b. */
 export const SIGLIP_INIT_LOGIT_SCALE = Math.log(10);
@@ -78,13 +78,6 @@ export function sigmoidLoss(
   return { loss, logits };
 }
 
-/**
- * SigLIP's attention-pooling head (HF SiglipMultiheadAttentionPoolingHead, `vision_model.head.*`):
- * a learned probe (1, 1, C) attends over the patches with torch.nn.MultiheadAttention (its fused
- * `attention.in_proj_weight` (3C, C) and `in_proj_bias`, `attention.out_proj`), then
- * h + mlp(layernorm(h)); the pooled vector is the probe's row. Initialised as HF's `_init_weights`
- * does: probe, in_proj and the MLP xavier (normal here, of the same variance), biases zero.
- */
 /** torch.nn.MultiheadAttention's parameters (fused q, k, v input projection). */
 class MultiheadAttentionWeights extends Module {
   inProjWeight: Tensor;
@@ -98,25 +91,18 @@ class MultiheadAttentionWeights extends Module {
   }
 }
 
-class PoolingMlp extends Module {
-  fc1: Linear;
-  fc2: Linear;
-  constructor(C: number, I: number, gen: Generator) {
-    super();
-    this.fc1 = this.module("fc1", new Linear(C, I, { gen, std: xavierStd(C, I) }));
-    this.fc2 = this.module("fc2", new Linear(I, C, { gen, std: xavierStd(I, C) }));
-  }
-}
-
-function xavierStd(fanIn: number, fanOut: number): number {
-  return Math.sqrt(2 / (fanIn + fanOut));
-}
-
+/**
+ * SigLIP's attention-pooling head (HF SiglipMultiheadAttentionPoolingHead, `vision_model.head.*`):
+ * a learned probe (1, 1, C) attends over the patches with torch.nn.MultiheadAttention (its fused
+ * `attention.in_proj_weight` (3C, C) and `in_proj_bias`, `attention.out_proj`), then
+ * h + mlp(layernorm(h)); the pooled vector is the probe's row. Initialised as HF's `_init_weights`
+ * does: probe, in_proj and the MLP xavier (normal here, of the same variance), biases zero.
+ */
 export class SiglipPoolingHead extends Module {
   probe: Tensor;
   attention: MultiheadAttentionWeights;
   layernorm: LayerNorm;
-  mlp: PoolingMlp;
+  mlp: VitMLP;
   constructor(
     private readonly config: SiglipVisionConfig,
     gen: Generator,
@@ -126,7 +112,7 @@ export class SiglipPoolingHead extends Module {
     this.probe = this.param("probe", randn([1, 1, C], gen, xavierStd(C, C)));
     this.attention = this.module("attention", new MultiheadAttentionWeights(C, gen));
     this.layernorm = this.module("layernorm", new LayerNorm(C, config.layer_norm_eps ?? 1e-6));
-    this.mlp = this.module("mlp", new PoolingMlp(C, config.intermediate_size, gen));
+    this.mlp = this.module("mlp", new VitMLP(siglipDims(config), gen));
   }
 
   /** (B, P, C) -> (B, C) */
@@ -141,9 +127,7 @@ export class SiglipPoolingHead extends Module {
     const k = reshape(linear(h, w(1), b(1)), [B, P, nh, hs]);
     const v = reshape(linear(h, w(2), b(2)), [B, P, nh, hs]);
     const pooled = outProj.forward(reshape(attention(q, k, v), [B, C]));
-    const act = this.config.hidden_act ?? "gelu_pytorch_tanh";
-    const { fc1, fc2 } = this.mlp;
-    return add(pooled, fc2.forward(activation(act, fc1.forward(this.layernorm.forward(pooled)))));
+    return add(pooled, this.mlp.forward(this.layernorm.forward(pooled)));
   }
 }
 

@@ -61,45 +61,36 @@ export function fillBackground(img: RgbImage, bg: Background, rng: Rng): void {
   const light = base[0] + base[1] + base[2] > 300;
   const tone = scaleRgb(base, light ? 0.8 : 1.35);
   const { width: w, height: h, data } = img;
-  // a gradient's colour depends only on t (the column, or the row when vertical): one per t
-  const span = Math.max(1, (bg.vertical ? h : w) - 1);
-  const ramp = new Uint8Array(3 * Math.max(w, h));
-  if (bg.texture === "gradient")
+  if (bg.texture === "gradient") {
+    // the colour depends only on t (the column, or the row when vertical): one per t
+    const span = Math.max(1, (bg.vertical ? h : w) - 1);
+    const ramp = new Uint8Array(3 * Math.max(w, h));
     for (let t = 0; t < ramp.length / 3; t++) {
       const f = t / span;
       for (let k = 0; k < 3; k++) ramp[3 * t + k] = clampByte(base[k] * (1 - f) + tone[k] * f);
     }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) copyRgb(data, (y * w + x) * 3, ramp, 3 * (bg.vertical ? y : x));
+    return;
+  }
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const t = bg.vertical ? y : x;
       let second = false;
-      switch (bg.texture) {
-        case "plain":
-        case "gradient":
-          break;
-        case "striped":
-          second = Math.floor(t / bg.period) % 2 === 1;
-          break;
-        case "checkered":
-          second = (Math.floor(x / bg.period) + Math.floor(y / bg.period)) % 2 === 1;
-          break;
-        case "speckled":
-          second = rand() < 0.12;
-          break;
-      }
-      const o = (y * w + x) * 3;
-      if (bg.texture === "gradient") {
-        data[o] = ramp[3 * t];
-        data[o + 1] = ramp[3 * t + 1];
-        data[o + 2] = ramp[3 * t + 2];
-      } else {
-        const c = second ? tone : base;
-        data[o] = c[0];
-        data[o + 1] = c[1];
-        data[o + 2] = c[2];
-      }
+      if (bg.texture === "striped") second = Math.floor(t / bg.period) % 2 === 1;
+      else if (bg.texture === "checkered")
+        second = (Math.floor(x / bg.period) + Math.floor(y / bg.period)) % 2 === 1;
+      else if (bg.texture === "speckled") second = rand() < 0.12;
+      copyRgb(data, (y * w + x) * 3, second ? tone : base, 0);
     }
   }
+}
+
+/** dst[o..o+3) = src[i..i+3) */
+function copyRgb(dst: Uint8Array, o: number, src: ArrayLike<number>, i: number): void {
+  dst[o] = src[i];
+  dst[o + 1] = src[i + 1];
+  dst[o + 2] = src[i + 2];
 }
 
 const STAR: [number, number][] = Array.from({ length: 10 }, (_, i) => {

@@ -10,7 +10,7 @@ import { linear } from "../../tensor/ops/matmul.js";
 import { reshape } from "../../tensor/ops/shape.js";
 import type { Generator } from "../../tensor/random.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { ConvWeights, patchify, VitEncoder, type VitTowerConfig, widen } from "./vit.js";
+import { ConvWeights, patchify, type VitDims, VitEncoder, type VitTowerConfig, widen } from "./vit.js";
 
 /** HF SiglipVisionConfig keys. */
 export type SiglipVisionConfig = VitTowerConfig;
@@ -56,28 +56,27 @@ class SiglipEmbeddings extends Module {
   }
 }
 
+/** The encoder dimensions of a SigLIP vision config, with HF SigLIP's defaults and initialisation. */
+export function siglipDims(c: SiglipVisionConfig): VitDims {
+  return {
+    hidden_size: c.hidden_size,
+    intermediate_size: c.intermediate_size,
+    num_hidden_layers: c.num_hidden_layers,
+    num_attention_heads: c.num_attention_heads,
+    layer_norm_eps: c.layer_norm_eps ?? 1e-6,
+    hidden_act: c.hidden_act ?? "gelu_pytorch_tanh",
+    initializer_range: c.initializer_range,
+    init: "siglip",
+  };
+}
+
 class SiglipVisionTransformer extends Module {
   embeddings: SiglipEmbeddings;
   encoder: VitEncoder;
   constructor(c: SiglipVisionConfig, gen: Generator) {
     super();
     this.embeddings = this.module("embeddings", new SiglipEmbeddings(c, gen));
-    this.encoder = this.module(
-      "encoder",
-      new VitEncoder(
-        {
-          hidden_size: c.hidden_size,
-          intermediate_size: c.intermediate_size,
-          num_hidden_layers: c.num_hidden_layers,
-          num_attention_heads: c.num_attention_heads,
-          layer_norm_eps: c.layer_norm_eps ?? 1e-6,
-          hidden_act: c.hidden_act ?? "gelu_pytorch_tanh",
-          initializer_range: c.initializer_range,
-          init: "siglip",
-        },
-        gen,
-      ),
-    );
+    this.encoder = this.module("encoder", new VitEncoder(siglipDims(c), gen));
   }
 }
 

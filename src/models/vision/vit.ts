@@ -44,7 +44,7 @@ export interface VitDims {
 }
 
 /** Standard deviation of xavier (Glorot) initialisation. */
-function xavierStd(fanIn: number, fanOut: number): number {
+export function xavierStd(fanIn: number, fanOut: number): number {
   return Math.sqrt(2 / (fanIn + fanOut));
 }
 
@@ -84,7 +84,8 @@ class VitAttention extends Module {
   }
 }
 
-class VitMLP extends Module {
+/** fc2(act(fc1(x))), HF SiglipMLP / CLIPMLP. */
+export class VitMLP extends Module {
   fc1: Linear;
   fc2: Linear;
   constructor(
