@@ -15,6 +15,7 @@ import { stack } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { type PromptFormat, promptFormatName, resolvePromptFormat } from "../tokenizer/templates.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
+import { yieldToEventLoop } from "../train/yield.js";
 import { type EvalItem, type LoadedBenchmark, subsetBenchmark } from "./benchmarks.js";
 import { buildMessages, DEFAULT_DEMO_TEMPLATE, type FewShotFormat, selectDemos } from "./prompts.js";
 import { type BenchmarkScore, scoreBenchmark } from "./score.js";
@@ -275,6 +276,7 @@ export async function evaluate(
     });
     done += batch.length;
     opts.onProgress?.(done, order.length);
+    await yieldToEventLoop(); // a SIGINT sets the signal here, even when every image is cached
     if (opts.signal?.aborted)
       throw new Error(`${bench.name}: evaluation aborted after ${done} of ${order.length} questions`);
   }

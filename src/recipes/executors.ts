@@ -284,12 +284,15 @@ async function runVisionTower(ctx: StageContext): Promise<StageOutput> {
     hardNegatives: c.hard_negatives,
     ...(c.pooling ? { pooling: c.pooling } : {}),
     augment: c.augment,
+    signal: ctx.signal,
     logEvery: Math.max(1, Math.round(c.steps / 10)),
     onLog: (e) =>
       ctx.log(
         `vision_tower: step ${e.step}/${c.steps} | loss ${e.loss.toFixed(4)} | ${Math.round(e.patchTokensPerSec).toLocaleString("en-US")} patch tok/s`,
       ),
   });
+  // interrupted: nothing is saved, and the next run trains the tower again from its first step
+  if (r.stopped) return { outputs: {}, metrics: {}, stopped: true };
   losses.push(...r.metrics.losses);
   const out = path.join(ctx.dir, "vision_tower");
   fs.mkdirSync(out, { recursive: true });

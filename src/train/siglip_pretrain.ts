@@ -50,6 +50,7 @@ import { clearPool, trimPool } from "../tensor/pool.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { PAIRS_JSONL } from "../world/layout.js";
+import { yieldToEventLoop } from "./yield.js";
 
 // ---------------------------------------------------------------------------------------------
 // captions -> ids
@@ -158,6 +159,8 @@ export interface SiglipPretrainOptions {
   /** Caption-preserving augmentation of the training images (default none). */
   augment?: AugmentOptions;
   onLog?: (entry: SiglipLogEntry) => void;
+  /** Aborting stops after the current step (the result says `stopped`). */
+  signal?: AbortSignal;
 }
 
 /** Random transforms of a training image whose caption stays true of it. */
@@ -235,6 +238,8 @@ export interface SiglipPretrainMetrics {
 export interface SiglipPretrainResult {
   /** The trained vision tower (what VILA uses). */
   tower: SiglipVisionModel;
+  /** true when `signal` stopped training before `steps` */
+  stopped: boolean;
   /** The whole pair model (tower, pooling head, text tower, t', b). */
   model: SiglipPretrainModel;
   metrics: SiglipPretrainMetrics;
@@ -633,6 +638,7 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   let trainMs = 0;
   let windowMs = 0;
   let windowSteps = 0;
+  let stopped = false;
   // the pool's buffers go back whether the loop ends or throws (a NaN loss, a bad image)
   try {
     for (let step = 0; step < opts.steps; step++) {
@@ -681,6 +687,11 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
         windowMs = 0;
         windowSteps = 0;
       }
+      await yieldToEventLoop(); // a SIGINT sets the signal here: the pairs are all in memory
+      if (opts.signal?.aborted && step < opts.steps - 1) {
+        stopped = true;
+        break;
+      }
     }
   } finally {
     clearPool();
@@ -689,6 +700,7 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
   const towerParameters = pair.tower.numParameters();
   return {
     tower: pair.tower,
+    stopped,
     model,
     metrics: {
       backend: backend().name,
@@ -706,8 +718,8 @@ export async function pretrainVisionTower(opts: SiglipPretrainOptions): Promise<
       bias: pair.logitBias.item(),
       loadSeconds,
       trainSeconds,
-      patchTokensPerSec: (opts.steps * batch * P) / trainSeconds,
-      imagesPerSec: (opts.steps * batch) / trainSeconds,
+      patchTokensPerSec: (losses.length * batch * P) / trainSeconds,
+      imagesPerSec: (losses.length * batch) / trainSeconds,
     },
   };
 }

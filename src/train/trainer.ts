@@ -30,6 +30,7 @@ import { type PreparedStage, type PrepareOptions, prepareStage } from "./setup.j
 export { prepareStage };
 
 import { removeStaleTemps, saveCheckpoint, type TrainerStateMeta } from "./state.js";
+import { yieldToEventLoop } from "./yield.js";
 
 /** What an evaluate hook returns: metric name -> value (one row of the report's table). */
 export type EvalMetrics = Record<string, number | string>;
@@ -318,6 +319,7 @@ export async function trainStage(s: PreparedStage, opts: StageOptions = {}): Pro
         );
         interval = { loss: 0, n: 0, ms: 0, tokens: 0 };
       }
+      await yieldToEventLoop(); // a SIGINT sets the signal here, however fast the data comes
       if (opts.signal?.aborted && step < total) {
         stopped = true;
         log(`stopping at step ${step} (interrupted); saving`);

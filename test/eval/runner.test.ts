@@ -129,6 +129,32 @@ test("evaluate: one stripped answer per question, scored as the official metric 
   );
 });
 
+test("an abort from a timer stops the evaluation after the current batch, even with nothing to load", async () => {
+  // text-only questions: no image is read, so without a turn of the event loop per batch the timer
+  // (and a SIGINT listener) would run only when every question had been answered
+  const bench = loadWorldBenchmark(world, "mmlu");
+  const controller = new AbortController();
+  let timerRan = false;
+  await assert.rejects(
+    evaluate(p.model, p.tokenizer, p.preprocess, bench, {
+      ...opts,
+      maxNewTokens: 1,
+      limit: 12,
+      batchSize: 1,
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done === 2)
+          setTimeout(() => {
+            timerRan = true;
+            controller.abort();
+          }, 0);
+      },
+    }),
+    /mmlu: evaluation aborted after 3 of 12 questions/,
+  );
+  assert.ok(timerRan);
+});
+
 test("evaluate k-shot: the world's fixed demonstrations, and support draws that avoid the query image", async () => {
   const icl = loadWorldBenchmark(world, "icl");
   const r = await evaluate(p.model, p.tokenizer, p.preprocess, icl, { ...opts, shots: 2, limit: 3 });

@@ -84,6 +84,29 @@ test("pre-training on a smoke world lowers the loss and beats chance retrieval o
   assert.ok(metrics.patchTokensPerSec > 0 && metrics.backend.length > 0);
 });
 
+test("an abort from a timer stops pre-training after the current step (the pairs are all in memory)", async () => {
+  const controller = new AbortController();
+  let abortedAt = 0;
+  const r = await pretrainVisionTower({
+    ...base(),
+    steps: 400,
+    logEvery: 1,
+    signal: controller.signal,
+    onLog: (e) => {
+      if (e.step === 5)
+        setTimeout(() => {
+          abortedAt = e.step;
+          controller.abort();
+        }, 0);
+    },
+  });
+  assert.equal(abortedAt, 5, "the timer ran");
+  assert.equal(r.stopped, true);
+  assert.ok(r.metrics.losses.length <= 7, `stopped after ${r.metrics.losses.length} steps, asked after 5`);
+  const full = await pretrainVisionTower({ ...base(), steps: 3 });
+  assert.equal(full.stopped, false);
+});
+
 test("pre-training is a function of the seed", async () => {
   const opts = { ...base(), steps: 4 };
   const a = await pretrainVisionTower(opts);

@@ -454,3 +454,30 @@ test("decoding images in worker threads gives the same run as decoding in-thread
     a.metrics.map((m) => [m.loss, m.grad_norm]),
   );
 });
+
+test("an abort from a timer stops the stage at the next step, even when every batch is already in memory", async () => {
+  // Ctrl-C reaches the trainer through a SIGINT listener, which runs only when the event loop turns;
+  // a loop whose data settles as microtasks (pairs decoded and cached after the first epoch) never
+  // turned it, and a world-tiny SFT stage interrupted at step 300 trained on to step 800
+  const { config } = await setup("abort-timer", {
+    max_steps: 2000,
+    logging_steps: 1000,
+    datasets: PAIRS_ONLY,
+  });
+  const s = await prepareStage(config);
+  const controller = new AbortController();
+  let abortedAt = 0;
+  const r = await trainStage(s, {
+    signal: controller.signal,
+    onStep: (st) => {
+      if (st.step === 40)
+        setTimeout(() => {
+          abortedAt = st.step;
+          controller.abort();
+        }, 0);
+    },
+  });
+  assert.equal(abortedAt, 40, "the timer ran");
+  assert.equal(r.stopped, true);
+  assert.ok(r.step <= 42, `stopped at step ${r.step}, asked after step 40`);
+});
