@@ -150,7 +150,8 @@ test("an abort from a timer stops the evaluation after the current batch, even w
           }, 0);
       },
     }),
-    /mmlu: evaluation aborted after 3 of 12 questions/,
+    // the timer runs in the event loop's next turn or the one after: after batch 2, 3 or 4 of 12
+    /mmlu: evaluation aborted after [234] of 12 questions/,
   );
   assert.ok(timerRan);
 });
