@@ -85,6 +85,9 @@ export const TrainConfigSchema = z.strictObject({
   /** decoded images kept in memory, in MB, with image_threads 0 (files read epoch after epoch are
    * decoded once; 0 = decode every time) */
   image_cache_mb: z.number().nonnegative().default(256),
+  /** tokenized samples kept in memory, in MB (records drawn again are not tokenized again; 0 =
+   * tokenize every draw) */
+  sample_cache_mb: z.number().nonnegative().default(256),
 
   /** held-out data for the built-in eval loss */
   eval_datasets: z.array(DatasetSchema).optional(),
@@ -311,6 +314,7 @@ export const RESUME_FREE_KEYS = new Set([
   "eval_steps",
   "image_threads",
   "image_cache_mb",
+  "sample_cache_mb",
   "name",
 ]);
 

@@ -255,6 +255,7 @@ export async function prepareStage(config: TrainConfig, opts: PrepareOptions = {
     imageSize: model.config.vision.image_size,
     imageThreads: c.image_threads,
     imageCacheBytes: c.image_cache_mb * 2 ** 20,
+    sampleCacheBytes: c.sample_cache_mb * 2 ** 20,
     skipBadSamples: c.skip_bad_samples,
   };
   if (model.imageTokens > c.model_max_length)

@@ -15,6 +15,7 @@ import type { Module } from "../../src/nn/index.js";
 import { add, scale } from "../../src/tensor/ops/elementwise.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { IGNORE_INDEX } from "../../src/tokenizer/constants.js";
+import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { resolveTrainConfig } from "../../src/train/config.js";
 import { readMetrics } from "../../src/train/metrics.js";
 import { prepareStage, runStage, TrainingError, trainStage } from "../../src/train/trainer.js";
@@ -480,4 +481,41 @@ test("an abort from a timer stops the stage at the next step, even when every ba
   assert.equal(abortedAt, 40, "the timer ran");
   assert.equal(r.stopped, true);
   assert.ok(r.step <= 43, `stopped at step ${r.step}, asked after step 40`); // the timer runs within a turn or two
+});
+
+test("tokenized samples are built once and reused; the batches are the same as without the cache", async () => {
+  // 12 records (6 pairs, 6 texts) in batches of 2: 18 steps draw each record about three times
+  const draws = async (sampleCacheMb: number) => {
+    const { config } = await setup(`sample-cache-${sampleCacheMb}`, {
+      max_steps: 18,
+      sample_cache_mb: sampleCacheMb,
+    });
+    const tokenizer = await loadTokenizer(path.join(FIXTURE, "llm"));
+    let calls = 0;
+    const encode = tokenizer.encode.bind(tokenizer);
+    tokenizer.encode = (text: string, add: boolean) => {
+      calls++;
+      return encode(text, add);
+    };
+    const s = await prepareStage(config, { tokenizer });
+    const batches: { ids: Int32Array; labels: Int32Array; images: Float32Array | null }[] = [];
+    for (let i = 0; i < 18; i++) {
+      const b = await s.loader.next();
+      for (const mb of b.micro)
+        batches.push({
+          ids: mb.inputIds.i32,
+          labels: mb.labels.i32,
+          images: mb.images ? mb.images.f32 : null,
+        });
+    }
+    await s.loader.close();
+    return { batches, calls };
+  };
+  const cached = await draws(256);
+  const plain = await draws(0);
+  assert.deepEqual(cached.batches, plain.batches);
+  assert.ok(
+    cached.calls > 0 && 2 * cached.calls <= plain.calls,
+    `tokenizer calls: ${cached.calls} with the cache, ${plain.calls} without`,
+  );
 });
