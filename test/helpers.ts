@@ -106,3 +106,21 @@ export function gradcheck(
     checkTensor(x.grad!.f32, num, { atol, rtol }, `${label}: d/d input ${k}`);
   });
 }
+
+/** An AbortController aborted from a timer (a macrotask, as a SIGINT listener runs) once `at` is
+ * called with `when`: `fired` is the value `at` saw when the timer ran (0 = it never ran). */
+export function timerAbort(when: number): { signal: AbortSignal; at(n: number): void; fired(): number } {
+  const controller = new AbortController();
+  let fired = 0;
+  return {
+    signal: controller.signal,
+    at: (n) => {
+      if (n === when)
+        setTimeout(() => {
+          fired = n;
+          controller.abort();
+        }, 0);
+    },
+    fired: () => fired,
+  };
+}

@@ -44,6 +44,7 @@ import { loadImage } from "../../src/io/image.js";
 import { getConvTemplate, resolvePromptFormat } from "../../src/tokenizer/templates.js";
 import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { generateWorld } from "../../src/world/index.js";
+import { timerAbort } from "../helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vila-evalrun-"));
 const world = join(dir, "world");
@@ -133,27 +134,20 @@ test("an abort from a timer stops the evaluation after the current batch, even w
   // text-only questions: no image is read, so without a turn of the event loop per batch the timer
   // (and a SIGINT listener) would run only when every question had been answered
   const bench = loadWorldBenchmark(world, "mmlu");
-  const controller = new AbortController();
-  let timerRan = false;
+  const abort = timerAbort(2);
   await assert.rejects(
     evaluate(p.model, p.tokenizer, p.preprocess, bench, {
       ...opts,
       maxNewTokens: 1,
       limit: 12,
       batchSize: 1,
-      signal: controller.signal,
-      onProgress: (done) => {
-        if (done === 2)
-          setTimeout(() => {
-            timerRan = true;
-            controller.abort();
-          }, 0);
-      },
+      signal: abort.signal,
+      onProgress: (done) => abort.at(done),
     }),
     // the timer runs in the event loop's next turn or the one after: after batch 2, 3 or 4 of 12
     /mmlu: evaluation aborted after [234] of 12 questions/,
   );
-  assert.ok(timerRan);
+  assert.equal(abort.fired(), 2);
 });
 
 test("evaluate k-shot: the world's fixed demonstrations, and support draws that avoid the query image", async () => {

@@ -19,6 +19,7 @@ import {
   transformImage,
 } from "../../src/train/siglip_pretrain.js";
 import { generateWorld } from "../../src/world/index.js";
+import { timerAbort } from "../helpers.js";
 
 let root = "";
 let world = "";
@@ -85,22 +86,15 @@ test("pre-training on a smoke world lowers the loss and beats chance retrieval o
 });
 
 test("an abort from a timer stops pre-training after the current step (the pairs are all in memory)", async () => {
-  const controller = new AbortController();
-  let abortedAt = 0;
+  const abort = timerAbort(5);
   const r = await pretrainVisionTower({
     ...base(),
     steps: 400,
     logEvery: 1,
-    signal: controller.signal,
-    onLog: (e) => {
-      if (e.step === 5)
-        setTimeout(() => {
-          abortedAt = e.step;
-          controller.abort();
-        }, 0);
-    },
+    signal: abort.signal,
+    onLog: (e) => abort.at(e.step),
   });
-  assert.equal(abortedAt, 5, "the timer ran");
+  assert.equal(abort.fired(), 5, "the timer ran");
   assert.equal(r.stopped, true);
   assert.ok(r.metrics.losses.length <= 8, `stopped after ${r.metrics.losses.length} steps, asked after 5`);
   const full = await pretrainVisionTower({ ...base(), steps: 3 });

@@ -19,7 +19,7 @@ import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { resolveTrainConfig } from "../../src/train/config.js";
 import { readMetrics } from "../../src/train/metrics.js";
 import { prepareStage, runStage, TrainingError, trainStage } from "../../src/train/trainer.js";
-import { checkTensor } from "../helpers.js";
+import { checkTensor, timerAbort } from "../helpers.js";
 import { FIXTURE, tinyConfig, tmpDir, writeTinyData } from "./tiny.js";
 
 /** Stands for the pairs dataset only (every sample has an image, so every part gets gradients). */
@@ -466,19 +466,9 @@ test("an abort from a timer stops the stage at the next step, even when every ba
     datasets: PAIRS_ONLY,
   });
   const s = await prepareStage(config);
-  const controller = new AbortController();
-  let abortedAt = 0;
-  const r = await trainStage(s, {
-    signal: controller.signal,
-    onStep: (st) => {
-      if (st.step === 40)
-        setTimeout(() => {
-          abortedAt = st.step;
-          controller.abort();
-        }, 0);
-    },
-  });
-  assert.equal(abortedAt, 40, "the timer ran");
+  const abort = timerAbort(40);
+  const r = await trainStage(s, { signal: abort.signal, onStep: (st) => abort.at(st.step) });
+  assert.equal(abort.fired(), 40, "the timer ran");
   assert.equal(r.stopped, true);
   assert.ok(r.step <= 43, `stopped at step ${r.step}, asked after step 40`); // the timer runs within a turn or two
 });
@@ -493,9 +483,9 @@ test("tokenized samples are built once and reused; the batches are the same as w
     const tokenizer = await loadTokenizer(path.join(FIXTURE, "llm"));
     let calls = 0;
     const encode = tokenizer.encode.bind(tokenizer);
-    tokenizer.encode = (text: string, add: boolean) => {
+    tokenizer.encode = (text, opts) => {
       calls++;
-      return encode(text, add);
+      return encode(text, opts);
     };
     const s = await prepareStage(config, { tokenizer });
     const batches: { ids: Int32Array; labels: Int32Array; images: Float32Array | null }[] = [];
