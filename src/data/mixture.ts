@@ -134,14 +134,14 @@ export class Mixture {
   }
 
   /**
-   * The next record, with its source and its index there. A bad record throws its DataError, or
-   * (with `bad.skip`) is counted and the next one is drawn.
+   * The next record. A bad record throws its DataError, or (with `bad.skip`) is counted and the
+   * next one is drawn.
    */
-  async next(bad?: BadSamples): Promise<{ record: DataRecord; source: number; index: number }> {
+  async next(bad?: BadSamples): Promise<{ record: DataRecord; source: number }> {
     for (;;) {
       const { source, index } = this.nextIndex();
       try {
-        return { record: await this.sources[source].dataset.get(index), source, index };
+        return { record: await this.sources[source].dataset.get(index), source };
       } catch (e) {
         if (!(e instanceof DataError) || !bad) throw e;
         bad.handle(e);

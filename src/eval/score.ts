@@ -265,7 +265,14 @@ export function categoryMajorityScore(bench: LoadedBenchmark): BenchmarkScore | 
     byCategory.set(it.category as string, list);
   }
   if (byCategory.size < 2) return null;
-  const prior = new Map([...byCategory].map(([c, answers]) => [c, mostFrequent(answers) ?? ""]));
+  return scoreCategoryPrior(
+    bench,
+    new Map([...byCategory].map(([c, answers]) => [c, mostFrequent(answers) ?? ""])),
+  );
+}
+
+/** Every question answered with its category's answer in `prior`, scored. */
+function scoreCategoryPrior(bench: LoadedBenchmark, prior: Map<string, string>): BenchmarkScore {
   const preds = new Map(bench.items.map((it) => [it.id, prior.get(it.category as string) ?? ""]));
   return scoreBenchmark(bench, preds);
 }
@@ -289,8 +296,7 @@ export function trainCategoryMajorityScore(bench: LoadedBenchmark): BenchmarkSco
       if (n > bestCount || (n === bestCount && answer < best)) [best, bestCount] = [answer, n];
     prior.set(type, best);
   }
-  const preds = new Map(bench.items.map((it) => [it.id, prior.get(it.category as string) ?? ""]));
-  return scoreBenchmark(bench, preds);
+  return scoreCategoryPrior(bench, prior);
 }
 
 /**

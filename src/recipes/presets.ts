@@ -8,8 +8,9 @@
 //                SFT 3-4 of 5 visual benchmarks are clearly above every trivial baseline on world
 //                seeds 0-3 (textvqa, knowledge, captions on all four; VQA on world 0, against the
 //                training data's per-question-type prior; multi-image on none): the image carries
-//                colour and landmarks, not shape or position, and nothing that answers a question
-//                about two images (README)
+//                colour and landmarks, not shape or position, and the model reads them out but does
+//                not learn to look up what a question names ("which image has a red circle?", "is
+//                there a red object?") beside the rest of the SFT mix (README)
 //   world-small  35-40 minutes: a bigger world and longer schedules, where in-context learning and
 //                the paper's effects can start to appear (world-calibration.md); measured (README):
 //                text in-context learning appears in the base LLM (icl_text 97-100 at 2-8 shots
