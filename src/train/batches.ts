@@ -129,15 +129,17 @@ export class BatchLoader {
     const drawn: Drawn[] = [];
     const n = o.microBatchSize * o.accumulation;
     while (drawn.length < n) {
-      const { record, source, index } = await this.mixture.next(this.bad);
-      const name = this.mixture.sources[source].dataset.name;
+      const { source, index } = this.mixture.nextIndex();
+      const { dataset } = this.mixture.sources[source];
+      const name = dataset.name;
       const key = source * 2 ** 32 + index;
-      const known = this.built.get(key);
+      const known = this.built.get(key); // kept: the record is not read again
       if (known) {
         drawn.push({ sample: known, dataset: name });
         continue;
       }
       try {
+        const record = await dataset.get(index);
         const s = buildSample(record, o.tokenizer, {
           template: getConvTemplate(o.convTemplate),
           maxImages: o.maxImages,
