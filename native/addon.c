@@ -117,18 +117,21 @@ napi_value undefined(napi_env env) {
 /* ---------------------------------------------------------------------------------------------
  * linear algebra */
 
-/* gemm(A, B, C, p) with p = [transA, transB, M, N, K, alpha, offA, lda, strideA, offB, ldb, strideB,
- * beta, offC, ldc, strideC, batch] */
+/* gemm(A, B, C, p[, bias]) with p = [transA, transB, M, N, K, alpha, offA, lda, strideA, offB, ldb,
+ * strideB, beta, offC, ldc, strideC, batch]; bias (N floats, null = none) is added to every row of C */
 static napi_value js_gemm(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "gemm", 4)) return NULL;
   int64_t la, lb, lc, lp;
   float *A = F32(0, "A", &la), *B = F32(1, "B", &lb), *C = F32(2, "C", &lc);
   double *p = F64(3, "params", &lp);
+  int64_t lbias;
+  const float *bias = F32N(4, "bias", &lbias);
   if (!NEED(lp >= 17, "params needs 17 entries")) return NULL;
   vn_gemm_args g;
   g.bhalf = VN_HALF_NONE;
   g.Bh = NULL;
+  g.bias = bias;
   g.transA = p[0] != 0;
   g.transB = p[1] != 0;
   g.M = count(&c, p[2], "M");
@@ -155,6 +158,8 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   if (!NEED(LAST(offA, g.strideA, ar, g.lda, ac) <= la, "A (length %lld) too short", (long long)la)) return NULL;
   if (!NEED(LAST(offB, g.strideB, br, g.ldb, bc) <= lb, "B (length %lld) too short", (long long)lb)) return NULL;
   if (!NEED(LAST(offC, g.strideC, g.M, g.ldc, g.N) <= lc, "C (length %lld) too short", (long long)lc)) return NULL;
+  if (!NEED(!bias || lbias >= g.N, "bias (length %lld) shorter than N=%lld", (long long)lbias, (long long)g.N))
+    return NULL;
 #undef LAST
   g.A = A + offA;
   g.B = B + offB;
@@ -163,8 +168,8 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* gemmHalf(A, W, C, p) with p = [M, N, K, offA, lda, offW, ldw, offC, ldc, beta, kind]:
- * C = A (M, K) @ W^T + beta C, W (N, K) 16-bit storage, kind 1 = bf16, 2 = f16 */
+/* gemmHalf(A, W, C, p[, bias]) with p = [M, N, K, offA, lda, offW, ldw, offC, ldc, beta, kind]:
+ * C = A (M, K) @ W^T + beta C (+ bias on every row), W (N, K) 16-bit storage, kind 1 = bf16, 2 = f16 */
 static napi_value js_gemm_half(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "gemmHalf", 4)) return NULL;
@@ -172,9 +177,12 @@ static napi_value js_gemm_half(napi_env env, napi_callback_info info) {
   float *A = F32(0, "A", &la), *C = F32(2, "C", &lc);
   uint16_t *W = U16(1, "W", &lw);
   double *p = F64(3, "params", &lp);
+  int64_t lbias;
+  const float *bias = F32N(4, "bias", &lbias);
   if (!NEED(lp >= 11, "params needs 11 entries")) return NULL;
   vn_gemm_args g;
   memset(&g, 0, sizeof g);
+  g.bias = bias;
   g.transA = 0;
   g.transB = 1;
   g.M = count(&c, p[0], "M");
@@ -199,6 +207,8 @@ static napi_value js_gemm_half(napi_env env, napi_callback_info info) {
   if (!NEED(offA + (g.M - 1) * g.lda + g.K <= la, "A (length %lld) too short", (long long)la)) return NULL;
   if (!NEED(offW + (g.N - 1) * g.ldb + g.K <= lw, "W (length %lld) too short", (long long)lw)) return NULL;
   if (!NEED(offC + (g.M - 1) * g.ldc + g.N <= lc, "C (length %lld) too short", (long long)lc)) return NULL;
+  if (!NEED(!bias || lbias >= g.N, "bias (length %lld) shorter than N=%lld", (long long)lbias, (long long)g.N))
+    return NULL;
   g.A = A + offA;
   g.Bh = W + offW;
   g.C = C + offC;

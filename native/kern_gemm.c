@@ -9,7 +9,8 @@
  * grid of C blocks across the thread pool. Tiny or skinny products (GEMV, K or N tiny) skip the
  * packing and run dot / axpy loops; a decode product (M < MR against a weight W^T) is split into
  * several row blocks per thread, handed out dynamically, so a thread that loses its core on a
- * shared machine does not hold up the step. alpha scales op(A) op(B); beta == 0 never reads C.
+ * shared machine does not hold up the step. alpha scales op(A) op(B); beta == 0 never reads C; a
+ * bias row (a linear layer's) is added as the first K block is stored, not in a pass of its own.
  * gemmHalf (B^T given as 16-bit bf16 / f16 storage, the linear layers of a model loaded with its
  * checkpoint dtype) runs the same drivers: packing widens the 16-bit rows, and the skinny path
  * (decode, M < MR) dots 16-bit rows directly, four at a time for one input row, so a decode step
@@ -49,7 +50,8 @@
 #endif
 
 /* ---------------------------------------------------------------------------------------------
- * micro-kernels: C[MR x NR] = alpha * (a-panel @ b-panel) + beta * C (beta == 0: C not read) */
+ * micro-kernels: C[MR x NR] = alpha * (a-panel @ b-panel) + beta * C (beta == 0: C not read)
+ * + bias[0 : NR] on every row when bias is not NULL */
 
 #if defined(__AVX512F__)
 #define REP14(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
@@ -68,6 +70,10 @@
       x0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(r_), x0);                                     \
       x1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(r_ + 16), x1);                                \
     }                                                                                        \
+    if (bias) {                                                                              \
+      x0 = _mm512_add_ps(x0, _mm512_loadu_ps(bias));                                         \
+      x1 = _mm512_add_ps(x1, _mm512_loadu_ps(bias + 16));                                    \
+    }                                                                                        \
     _mm512_storeu_ps(r_, x0);                                                                \
     _mm512_storeu_ps(r_ + 16, x1);                                                           \
   }
@@ -76,7 +82,7 @@
   _mm_prefetch((const char *)(c + (i) * ldc + 16), _MM_HINT_T0);
 
 static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                         int64_t ldc, float alpha, float beta) {
+                         int64_t ldc, float alpha, float beta, const float *restrict bias) {
   REP14(PREFETCH_C)
   REP14(DECL)
   for (int64_t k = 0; k < kc; k++) {
@@ -105,12 +111,16 @@ static void micro_kernel(int64_t kc, const float *restrict a, const float *restr
       x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(r_), x0);                      \
       x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(r_ + 8), x1);                  \
     }                                                                         \
+    if (bias) {                                                               \
+      x0 = _mm256_add_ps(x0, _mm256_loadu_ps(bias));                          \
+      x1 = _mm256_add_ps(x1, _mm256_loadu_ps(bias + 8));                      \
+    }                                                                         \
     _mm256_storeu_ps(r_, x0);                                                 \
     _mm256_storeu_ps(r_ + 8, x1);                                             \
   }
 
 static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                         int64_t ldc, float alpha, float beta) {
+                         int64_t ldc, float alpha, float beta, const float *restrict bias) {
   REP6(DECL)
   for (int64_t k = 0; k < kc; k++) {
     __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
@@ -123,7 +133,7 @@ static void micro_kernel(int64_t kc, const float *restrict a, const float *restr
 }
 #else
 static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                         int64_t ldc, float alpha, float beta) {
+                         int64_t ldc, float alpha, float beta, const float *restrict bias) {
   float acc[MR][NR];
   memset(acc, 0, sizeof acc);
   for (int64_t k = 0; k < kc; k++) {
@@ -138,6 +148,8 @@ static void micro_kernel(int64_t kc, const float *restrict a, const float *restr
       for (int j = 0; j < NR; j++) r[j] = alpha * acc[i][j] + beta * r[j];
     else
       for (int j = 0; j < NR; j++) r[j] = alpha * acc[i][j];
+    if (bias)
+      for (int j = 0; j < NR; j++) r[j] += bias[j];
   }
 }
 #endif
@@ -447,22 +459,28 @@ static int ensure_buffers(void) {
 /* ---------------------------------------------------------------------------------------------
  * drivers for one C block [m0, m1) x [n0, n1) of one batch item */
 
-static void scale_c(float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float beta) {
+/* K == 0: C = beta * C + bias */
+static void scale_c(float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float beta,
+                    const float *bias) {
   for (int64_t i = m0; i < m1; i++) {
     float *r = C + i * ldc;
     if (beta == 0.0f)
       for (int64_t j = n0; j < n1; j++) r[j] = 0.0f;
     else
       for (int64_t j = n0; j < n1; j++) r[j] *= beta;
+    if (bias)
+      for (int64_t j = n0; j < n1; j++) r[j] += bias[j];
   }
 }
 
-/* C_i = alpha * acc + beta * C_i over one row segment */
-static void store_row(float *c, const float *acc, int64_t n, float alpha, float beta) {
+/* C_i = alpha * acc + beta * C_i (+ bias) over one row segment */
+static void store_row(float *c, const float *acc, int64_t n, float alpha, float beta, const float *bias) {
   if (beta == 0.0f)
     for (int64_t j = 0; j < n; j++) c[j] = alpha * acc[j];
   else
     for (int64_t j = 0; j < n; j++) c[j] = alpha * acc[j] + beta * c[j];
+  if (bias)
+    for (int64_t j = 0; j < n; j++) c[j] += bias[j];
 }
 
 /* unpacked path for skinny products: rows in groups of SMALL_ROWS so that each row (or column
@@ -513,7 +531,8 @@ static void gemm_small(const vn_gemm_args *g, const float *A, const float *B, fl
           for (int64_t r = 0; r < mr; r++) acc[r][j] = vdot(ar[r], b, K);
         }
       }
-      for (int64_t r = 0; r < mr; r++) store_row(C + (i0 + r) * ldc + j0, acc[r], nn, g->alpha, g->beta);
+      const float *bias = g->bias ? g->bias + j0 : NULL;
+      for (int64_t r = 0; r < mr; r++) store_row(C + (i0 + r) * ldc + j0, acc[r], nn, g->alpha, g->beta, bias);
     }
   }
   free(arows);
@@ -533,7 +552,9 @@ static void gemm_packed(const vn_gemm_args *g, const float *A, const float *B, f
     int64_t nc = n1 - jc < NC ? n1 - jc : NC;
     for (int64_t pc = 0; pc < K; pc += KC) {
       int64_t kc = K - pc < KC ? K - pc : KC;
+      /* the first K block applies beta and adds the bias; later ones accumulate */
       float beta = pc == 0 ? g->beta : 1.0f;
+      const float *bias_row = pc == 0 ? g->bias : NULL;
       pack_b(g, B, pc, kc, jc, nc, pb);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         int64_t mc = m1 - ic < MC ? m1 - ic : MC;
@@ -546,11 +567,12 @@ static void gemm_packed(const vn_gemm_args *g, const float *A, const float *B, f
             int64_t nr = nc - jr < NR ? nc - jr : NR;
             float *cp = C + (ic + ir) * ldc + jc + jr;
             const float *bp = pb + jr * kc;
+            const float *bias = bias_row ? bias_row + jc + jr : NULL;
             if (mr == MR && nr == NR) {
-              micro_kernel(kc, ap, bp, cp, ldc, g->alpha, beta);
+              micro_kernel(kc, ap, bp, cp, ldc, g->alpha, beta, bias);
             } else {
-              micro_kernel(kc, ap, bp, tmp, NR, 1.0f, 0.0f);
-              for (int64_t r = 0; r < mr; r++) store_row(cp + r * ldc, tmp + r * NR, nr, g->alpha, beta);
+              micro_kernel(kc, ap, bp, tmp, NR, 1.0f, 0.0f, NULL);
+              for (int64_t r = 0; r < mr; r++) store_row(cp + r * ldc, tmp + r * NR, nr, g->alpha, beta, bias);
             }
           }
         }
@@ -581,7 +603,7 @@ static void gemm_task(void *ctx, int64_t t) {
   const float *A = g->A + b * g->strideA, *B = g->B + b * g->strideB;
   float *C = g->C + b * g->strideC;
   if (g->K == 0)
-    scale_c(C, g->ldc, m0, m1, n0, n1, g->beta);
+    scale_c(C, g->ldc, m0, m1, n0, n1, g->beta, g->bias);
   else if (j->small)
     gemm_small(g, A, B, C, m0, m1, n0, n1);
   else

@@ -45,6 +45,9 @@ typedef struct {
    * (transB only, batch 1): the weight (N, K) of a linear layer kept as bf16 / f16 storage */
   int bhalf;
   const uint16_t *Bh;
+  /* bias (N floats, or NULL): C_b[i][j] += bias[j] for every row of every batch item, added in the
+   * store of the first K block (a linear layer's bias without a separate pass over C) */
+  const float *bias;
 } vn_gemm_args;
 enum { VN_HALF_NONE = 0, VN_HALF_BF16 = 1, VN_HALF_F16 = 2 };
 

@@ -36,10 +36,12 @@ export type BinaryOp = (typeof BINARY_OPS)[number];
 export const REDUCE_OPS = ["sum", "max", "min"] as const;
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
-/** Batched sgemm: for b in [0, batch): C_b = alpha * op(A_b) @ op(B_b) + beta * C_b.
+/** Batched sgemm: for b in [0, batch): C_b = alpha * op(A_b) @ op(B_b) + beta * C_b (+ bias).
  * op(A_b) is (M, K): A_b row-major (M, K) with leading dim lda, or (K, M) when transA.
  * op(B_b) is (K, N): B_b row-major (K, N) with leading dim ldb, or (N, K) when transB.
- * A_b starts at offA + b * strideA (likewise B, C). beta = 0 means C is not read (NaN-safe). */
+ * A_b starts at offA + b * strideA (likewise B, C). beta = 0 means C is not read (NaN-safe).
+ * bias (N floats, not overlapping C) is added to every row of every C_b: a linear layer's bias,
+ * without a pass that fills C with it first. */
 export interface GemmArgs {
   transA: boolean;
   transB: boolean;
@@ -61,9 +63,11 @@ export interface GemmArgs {
   ldc: number;
   strideC: number;
   batch: number;
+  bias?: F32 | null;
 }
 
-/** Linear with a 16-bit weight: C = A @ W^T + beta * C, A (M, K) with leading dim lda, W (N, K)
+/** Linear with a 16-bit weight: C = A @ W^T + beta * C (+ bias on every row, as gemm's), A (M, K)
+ * with leading dim lda, W (N, K)
  * bf16 or f16 bits (storage of a model loaded in its checkpoint dtype) with leading dim ldw,
  * C (M, N) with leading dim ldc; each array starts at its offset. W is widened exactly to f32 and
  * the products are summed in f32 (order unspecified). beta = 0 means C is not read (NaN-safe). */
@@ -82,6 +86,7 @@ export interface GemmHalfArgs {
   C: F32;
   offC: number;
   ldc: number;
+  bias?: F32 | null;
 }
 
 /** Scaled-dot-product attention, fused (online softmax: never the full (T, S) score matrix for

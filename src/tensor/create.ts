@@ -93,14 +93,3 @@ export function tensor(values: ArrayLike<number> | unknown[], shape?: Shape, dty
   if (dtype === "f32") return new Tensor(Float32Array.from(flat), s);
   throw new Error(`tensor: build an f32 tensor and convert with toDtype(t, "${dtype}")`);
 }
-
-/** `rows` copies of `row` laid end to end in `out`: one copy, then the filled part doubled with
- * copyWithin, so a (4096, 96) bias needs 13 copies instead of 4096 calls. */
-export function fillRows(out: Float32Array, row: Float32Array, rows: number): void {
-  const n = row.length;
-  if (rows <= 0 || n === 0) return;
-  out.set(row, 0);
-  const total = rows * n;
-  for (let filled = n; filled < total; filled *= 2)
-    out.copyWithin(filled, 0, Math.min(filled, total - filled));
-}

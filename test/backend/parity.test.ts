@@ -54,7 +54,7 @@ const SIZES = [1, 7, 33, 1023];
 
 for (const nb of backends) {
   describe(`parity ${nb.name} vs js`, () => {
-    test("gemm: trans combos, alpha/beta, batch, strides, offsets, padding", () => {
+    test("gemm: trans combos, alpha/beta, bias, batch, strides, offsets, padding", () => {
       const shapes: [number, number, number][] = [
         [1, 1, 1],
         [7, 33, 5],
@@ -70,10 +70,11 @@ for (const nb of backends) {
       for (const [M, N, K] of shapes) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
-            for (const [alpha, beta, batch] of [
-              [1, 0, 1],
-              [0.5, 1, 2],
-              [-1.5, 0.25, 3],
+            for (const [alpha, beta, batch, withBias] of [
+              [1, 0, 1, 0],
+              [0.5, 1, 2, 0],
+              [-1.5, 0.25, 3, 1],
+              [1, 0, 2, 1],
             ]) {
               const r = rng(seed++);
               const [ar, ac] = transA ? [K, M] : [M, K];
@@ -113,6 +114,8 @@ for (const nb of backends) {
                 ldc,
                 strideC,
                 batch,
+                // a view with a byte offset, as a bias tensor inside a larger buffer may be
+                bias: withBias ? rand(N + 3, seed + 14, -2, 2).subarray(3) : null,
               };
               const want = C0.slice();
               js.gemm({ ...args, C: want });
@@ -129,7 +132,7 @@ for (const nb of backends) {
                 got,
                 want,
                 { atol: 2e-6 * K + 1e-6, rtol: 1e-5 },
-                `gemm M${M} N${N} K${K} tA${transA} tB${transB} r${r()}`,
+                `gemm M${M} N${N} K${K} tA${transA} tB${transB} bias${withBias} r${r()}`,
               );
             }
           }
@@ -137,7 +140,7 @@ for (const nb of backends) {
       }
     });
 
-    test("gemm: K = 0 scales C by beta; bad sizes throw", () => {
+    test("gemm: K = 0 scales C by beta and adds the bias; bad sizes throw", () => {
       const C = rand(6, 3);
       const want = C.slice();
       const args = {
@@ -166,6 +169,15 @@ for (const nb of backends) {
       js.gemm({ ...args, ...rest, C: want });
       nb.gemm({ ...args, ...rest, C });
       checkTensor(C, want, 0, "gemm K=0");
+      const bias = new Float32Array([1, -2, 0.5]);
+      const scaled = C.slice();
+      js.gemm({ ...args, ...rest, bias, C: want });
+      nb.gemm({ ...args, ...rest, bias, C });
+      checkTensor(C, want, 0, "gemm K=0 with bias");
+      for (let i = 0; i < 6; i++) assert.equal(C[i], Math.fround(0.5 * scaled[i] + bias[i % 3]));
+      const short = { ...args, ...rest, bias: new Float32Array(2), C: C.slice() };
+      assert.throws(() => js.gemm(short), /bias .*shorter/);
+      assert.throws(() => nb.gemm(short), /bias .*shorter/);
       const bad = {
         ...args,
         K: 4,
@@ -180,7 +192,7 @@ for (const nb of backends) {
       assert.throws(() => nb.gemm(bad), /A .*too short/);
     });
 
-    test("gemmHalf: bf16 and f16 weights, decode and packed sizes, offsets, leading dims, beta", () => {
+    test("gemmHalf: bf16 and f16 weights, decode and packed sizes, offsets, leading dims, beta, bias", () => {
       const shapes: [number, number, number][] = [
         [1, 1, 1],
         [1, 37, 33],
@@ -194,7 +206,12 @@ for (const nb of backends) {
       let seed = 900;
       for (const [M, N, K] of shapes) {
         for (const dtype of ["bf16", "f16"] as const) {
-          for (const beta of [0, 0.5]) {
+          for (const [beta, withBias] of [
+            [0, false],
+            [0.5, false],
+            [0, true],
+            [0.5, true],
+          ] as const) {
             const r = rng(seed++);
             const lda = K + (seed % 3);
             const ldw = K + (seed % 2);
@@ -209,7 +226,8 @@ for (const nb of backends) {
             else js.f32ToF16(Wf, W);
             const C0 = rand(offC + (M - 1) * ldc + N, seed + 3);
             if (beta === 0) for (let i = 0; i < C0.length; i++) C0[i] = Number.NaN;
-            const args = { M, N, K, A, offA, lda, W, offW, ldw, dtype, beta, offC, ldc };
+            const bias = withBias ? rand(N, seed + 4, -2, 2) : null;
+            const args = { M, N, K, A, offA, lda, W, offW, ldw, dtype, beta, offC, ldc, bias };
             const want = C0.slice();
             js.gemmHalf({ ...args, C: want });
             const got = C0.slice();
@@ -223,7 +241,7 @@ for (const nb of backends) {
               got,
               want,
               { atol: 1e-6 * K + 1e-6, rtol: 1e-5 },
-              `gemmHalf ${dtype} M${M} N${N} K${K} r${r()}`,
+              `gemmHalf ${dtype} M${M} N${N} K${K} bias${withBias} r${r()}`,
             );
           }
         }

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { fillRows, randn } from "../../src/tensor/create.js";
+import { randn } from "../../src/tensor/create.js";
 import { bmm, linear, matmul } from "../../src/tensor/ops/matmul.js";
 import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
@@ -83,22 +83,4 @@ describe("semantics and errors", () => {
     );
     assert.throws(() => bmm(randn([2, 3, 4]), randn([3, 4, 5])), /bmm/);
   });
-});
-
-test("fillRows lays a row end to end, as one set() per row does", () => {
-  for (const [rows, n] of [
-    [1, 5],
-    [2, 3],
-    [7, 4],
-    [1000, 3],
-    [1025, 96],
-    [0, 4],
-  ]) {
-    const row = Float32Array.from({ length: n }, (_, i) => i + 0.5);
-    const got = new Float32Array(rows * n + 2).fill(-1);
-    const want = new Float32Array(rows * n + 2).fill(-1);
-    fillRows(got, row, rows);
-    for (let r = 0; r < rows; r++) want.set(row, r * n);
-    assert.deepEqual(got, want, `rows ${rows}, n ${n}`);
-  }
 });

@@ -12,12 +12,13 @@ export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./convert.js";
 // ---------------------------------------------------------------------------------------------
 // linear algebra
 
-/** Batched sgemm, C_b = alpha * op(A_b) @ op(B_b) + beta * C_b (see GemmArgs).
+/** Batched sgemm, C_b = alpha * op(A_b) @ op(B_b) + beta * C_b (+ bias) (see GemmArgs).
  * op(A) is packed into a contiguous (M, K) buffer when transA, so only two inner loops remain:
  * i-k-j with a float64 row accumulator for B (K, N), and row dot products for B^T (N, K). */
 export function gemm(g: GemmArgs): void {
   const { M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, batch } = g;
   checkGemm(g);
+  const bias = g.bias ?? null;
   const packed = g.transA ? new Float32Array(M * K) : null;
   const acc = new Float64Array(N); // one row of alpha-free op(A) @ op(B)
   for (let b = 0; b < batch; b++) {
@@ -91,8 +92,10 @@ export function gemm(g: GemmArgs): void {
         }
       }
       const cRow = cOff + i * ldc;
-      if (beta === 0) for (let j = 0; j < N; j++) C[cRow + j] = alpha * acc[j];
-      else for (let j = 0; j < N; j++) C[cRow + j] = alpha * acc[j] + beta * C[cRow + j];
+      if (bias) for (let j = 0; j < N; j++) acc[j] = alpha * acc[j] + bias[j];
+      else if (alpha !== 1) for (let j = 0; j < N; j++) acc[j] *= alpha;
+      if (beta === 0) for (let j = 0; j < N; j++) C[cRow + j] = acc[j];
+      else for (let j = 0; j < N; j++) C[cRow + j] = acc[j] + beta * C[cRow + j];
     }
   }
 }
@@ -116,6 +119,7 @@ function checkGemm(g: GemmArgs): void {
     throw new Error(`${dims}: B (length ${g.B.length}) too short`);
   if (last(g.offC, g.strideC, M, g.ldc, N) > g.C.length)
     throw new Error(`${dims}: C (length ${g.C.length}) too short`);
+  if (g.bias && g.bias.length < N) throw new Error(`${dims}: bias (length ${g.bias.length}) shorter than N`);
 }
 
 // ---------------------------------------------------------------------------------------------

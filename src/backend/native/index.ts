@@ -39,8 +39,8 @@ type P = Float64Array;
 
 /** The addon's kernel object for one ISA (native/addon.c, native/addon_nn.c). */
 interface AddonKernels {
-  gemm(A: F32, B: F32, C: F32, p: P): void;
-  gemmHalf(A: F32, W: U16, C: F32, p: P): void;
+  gemm(A: F32, B: F32, C: F32, p: P, bias: F32 | null): void;
+  gemmHalf(A: F32, W: U16, C: F32, p: P, bias: F32 | null): void;
   unary(op: number, x: F32, out: F32): void;
   unaryBackward(op: number, x: F32, y: F32, gy: F32, out: F32): void;
   binaryFlat(op: number, a: F32, b: F32, out: F32): void;
@@ -353,7 +353,7 @@ function wrapKernels(k: AddonKernels, name: string): Backend {
       p[14] = g.ldc;
       p[15] = g.strideC;
       p[16] = g.batch;
-      k.gemm(g.A, g.B, g.C, p);
+      k.gemm(g.A, g.B, g.C, p, g.bias ?? null);
     },
     gemmHalf(g: GemmHalfArgs): void {
       const p = halfP;
@@ -368,7 +368,7 @@ function wrapKernels(k: AddonKernels, name: string): Backend {
       p[8] = g.ldc;
       p[9] = g.beta;
       p[10] = g.dtype === "bf16" ? 1 : g.dtype === "f16" ? 2 : 0;
-      k.gemmHalf(g.A, g.W, g.C, p);
+      k.gemmHalf(g.A, g.W, g.C, p, g.bias ?? null);
     },
     unary: (op: UnaryOp, x, out) => k.unary(code(UNARY, "unary", op), x, out),
     unaryBackward: (op: UnaryOp, x, y, gy, out) =>

@@ -4,7 +4,6 @@
 // `linear` (matmul.ts) sends a 16-bit weight here when no gradient is to flow through x.
 
 import { backend } from "../../backend/index.js";
-import { fillRows } from "../create.js";
 import { Tensor } from "../tensor.js";
 import { requireF32 } from "./shape.js";
 
@@ -24,8 +23,7 @@ export function linearHalf(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     throw new Error(`linear: bias [${b.shape}] does not match weight [${w.shape}]`);
   const R = x.size / I; // rows of the folded (R, in) input
   const out = new Float32Array(R * O);
-  if (b) fillRows(out, b.f32, R);
-  // (R, I) @ (O, I)^T -> (R, O), accumulated onto the bias rows
+  // (R, I) @ (O, I)^T + b -> (R, O), the bias added as the gemm stores its result
   backend().gemmHalf({
     M: R,
     N: O,
@@ -37,7 +35,8 @@ export function linearHalf(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     offW: 0,
     ldw: I,
     dtype: w.dtype,
-    beta: b ? 1 : 0,
+    beta: 0,
+    bias: b ? b.f32 : null,
     C: out,
     offC: 0,
     ldc: O,

@@ -6,7 +6,6 @@
 
 import type { GemmArgs } from "../../backend/backend.js";
 import { backend } from "../../backend/index.js";
-import { fillRows } from "../create.js";
 import { toDtype } from "../dtype.js";
 import { allocF32 } from "../pool.js";
 import { isGradEnabled, numel, record, Tensor } from "../tensor.js";
@@ -20,10 +19,10 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-type Gemm = Omit<GemmArgs, "alpha" | "beta" | "offA" | "offB" | "offC">;
+type Gemm = Omit<GemmArgs, "alpha" | "beta" | "offA" | "offB" | "offC" | "bias">;
 
-function runGemm(g: Gemm, beta = 0): void {
-  backend().gemm({ ...g, alpha: 1, beta, offA: 0, offB: 0, offC: 0 });
+function runGemm(g: Gemm, beta = 0, bias: Float32Array | null = null): void {
+  backend().gemm({ ...g, alpha: 1, beta, offA: 0, offB: 0, offC: 0, bias });
 }
 
 /** op(a) @ op(b) over the last two axes, batch axes broadcast.
@@ -125,8 +124,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   const R = x.size / I; // rows of the folded (R, in) input
   const outShape = [...x.shape.slice(0, -1), O];
   const out = allocF32(R * O, !b && I === 0);
-  if (b) fillRows(out, b.f32, R);
-  // (R, I) @ (O, I)^T -> (R, O), accumulated onto the bias rows
+  // (R, I) @ (O, I)^T + b -> (R, O), the bias added as the gemm stores its result
   runGemm(
     {
       transA: false,
@@ -145,7 +143,8 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
       strideC: 0,
       batch: 1,
     },
-    b ? 1 : 0,
+    0,
+    b ? b.f32 : null,
   );
   const inputs = b ? [x, w, b] : [x, w];
   return record(new Tensor(out, outShape), "linear", inputs, (g) => {
