@@ -265,13 +265,17 @@ export class VilaForCausalLM extends Module {
     };
   }
 
-  /** -> logits (B, T, V) over the expanded sequence, and the mean loss when labels are given. */
+  /** -> logits (B, T, V) over the expanded sequence, and the mean loss when labels are given.
+   * `lossOnly` (training, with labels): logits only at the positions that carry a loss after the
+   * shift, as (n, V) in row-major order of (B, T); the loss is the same mean over them. */
   forward(
     inp: VilaInputs,
-    opts: { lastOnly?: boolean } = {},
+    opts: { lastOnly?: boolean; lossOnly?: boolean } = {},
   ): { logits: Tensor; loss: Tensor | null; spliced: Spliced } {
     const s = this.splice(inp);
     const { positions, keyPadding } = withCache(s, inp.cache);
+    const targets = s.labels ? shiftLabels(s.labels, s.segments) : null;
+    const kept = opts.lossOnly && targets && !opts.lastOnly ? labeledRows(targets) : null;
     const logits = this.llm.forward(
       {
         inputsEmbeds: s.embeds,
@@ -280,11 +284,11 @@ export class VilaForCausalLM extends Module {
         segments: s.segments ?? undefined,
         cache: inp.cache,
       },
-      opts,
+      { lastOnly: opts.lastOnly, rows: kept?.rows },
     );
     if (inp.cache && keyPadding) inp.cache.keyPadding = keyPadding;
     let loss: Tensor | null = null;
-    if (s.labels) loss = crossEntropy(logits, shiftLabels(s.labels, s.segments), IGNORE_INDEX);
+    if (targets) loss = crossEntropy(logits, kept ? kept.targets : targets, IGNORE_INDEX);
     return { logits, loss, spliced: s };
   }
 }
@@ -323,6 +327,21 @@ function withCache(s: Spliced, cache: KVCache | undefined): { positions: Tensor;
     for (let t = 0; t < T; t++) mask[b * S + past + t] = fresh ? fresh[b * T + t] : 1;
   }
   return { positions: new Tensor(positions, [B, T]), keyPadding: new Tensor(mask, [B, S]) };
+}
+
+/** The positions of shifted labels (B, T) that carry a loss, and their labels. */
+function labeledRows(targets: Tensor): { rows: Tensor; targets: Tensor } {
+  const t = targets.i32;
+  let n = 0;
+  for (const x of t) if (x !== IGNORE_INDEX) n++;
+  const rows = new Int32Array(n);
+  const kept = new Int32Array(n);
+  for (let i = 0, k = 0; i < t.length; i++) {
+    if (t[i] === IGNORE_INDEX) continue;
+    rows[k] = i;
+    kept[k++] = t[i];
+  }
+  return { rows: new Tensor(rows, [n]), targets: new Tensor(kept, [n]) };
 }
 
 /** labels[b, t] -> labels[b, t + 1], last position -100 (HF's shift inside causal LMs); with

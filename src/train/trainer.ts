@@ -102,15 +102,19 @@ function countTargets(s: Spliced): number {
   return n;
 }
 
+/** The loss of one micro-batch (logits only where a label is). */
 function forwardMicro(model: VilaForCausalLM, mb: MicroBatch, maxLength: number) {
-  return model.forward({
-    inputIds: mb.inputIds,
-    labels: mb.labels,
-    attentionMask: mb.attentionMask,
-    segments: mb.segments ?? undefined,
-    images: mb.images,
-    maxLength,
-  });
+  return model.forward(
+    {
+      inputIds: mb.inputIds,
+      labels: mb.labels,
+      attentionMask: mb.attentionMask,
+      segments: mb.segments ?? undefined,
+      images: mb.images,
+      maxLength,
+    },
+    { lossOnly: true },
+  );
 }
 
 /** Mean loss over the eval datasets' first eval_samples samples (the same samples every time). */

@@ -75,6 +75,53 @@ test("VILA1.5 layout: vision features, projector, batched logits and loss match 
   });
 });
 
+test("lossOnly: logits only where a label is give PyTorch's loss, the full logits' rows and the same gradients", () => {
+  const { model } = loadVila(`${FX}/vila15`);
+  const pixels = new Tensor(Float32Array.from(v15.pixels), v15.pixels_shape);
+  const inp = { inputIds: ids(v15.ids), images: pixels, labels: ids(v15.labels) };
+  const params = model.namedParameters().filter(([, p]) => p.requiresGrad);
+  assert.ok(params.length > 10);
+  const run = (lossOnly: boolean) => {
+    for (const [, p] of params) p.grad = null;
+    const out = model.forward(inp, { lossOnly });
+    out.loss!.backward();
+    // the vision tower's last layer (features from hidden_states[-2]) gets no gradient
+    return {
+      out,
+      grads: params.map(([name, p]) => [name, p.grad ? Float32Array.from(p.grad.f32) : null] as const),
+    };
+  };
+  const full = run(false);
+  const part = run(true);
+  assert.ok(
+    Math.abs(part.out.loss!.item() - v15.loss) < 1e-4,
+    `loss ${part.out.loss!.item()} vs ${v15.loss}`,
+  );
+  assert.ok(Math.abs(part.out.loss!.item() - full.out.loss!.item()) < 1e-6);
+  // the kept rows are the positions whose shifted label is not -100, in order
+  const [B, T, V] = full.out.logits.shape;
+  const spliced = full.out.spliced.labels!.i32; // (B, T) labels after the image expansion
+  const rows: number[] = [];
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t + 1 < T; t++) if (spliced[b * T + t + 1] !== -100) rows.push(b * T + t);
+  assert.ok(rows.length > 0 && rows.length < B * T, `${rows.length} of ${B * T} positions carry a loss`);
+  assert.deepEqual([...part.out.logits.shape], [rows.length, V]);
+  rows.forEach((k, i) =>
+    checkTensor(
+      part.out.logits.f32.subarray(i * V, (i + 1) * V),
+      full.out.logits.f32.subarray(k * V, (k + 1) * V),
+      { atol: 1e-5, rtol: 1e-5 },
+      `logits of position ${k}`,
+    ),
+  );
+  assert.ok(full.grads.filter(([, g]) => g).length > 10);
+  full.grads.forEach(([name, g], i) => {
+    const h = part.grads[i][1];
+    assert.equal(h === null, g === null, `${name}: a gradient on one path only`);
+    if (g && h) checkTensor(h, g, { atol: 1e-6, rtol: 1e-4 }, `gradient of ${name}`);
+  });
+});
+
 test("monolithic LLaVA-1.5 layout (CLIP, mlp2x_gelu, tied head, q/k/v bias, linear rope scaling) matches PyTorch", () => {
   const { model, checkpoint } = loadVila(`${FX}/llava15`);
   assert.equal(checkpoint.layout, "monolithic");

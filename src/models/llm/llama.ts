@@ -11,6 +11,7 @@ import { backend } from "../../backend/index.js";
 import { env } from "../../env.js";
 import { Embedding, Linear, Module, ModuleList, RMSNorm } from "../../nn/index.js";
 import { add, mul } from "../../tensor/ops/elementwise.js";
+import { indexSelect } from "../../tensor/ops/index.js";
 import { applyRope, attention, type RopeCache, ropeCache, silu } from "../../tensor/ops/nn.js";
 import { reshape, slice } from "../../tensor/ops/shape.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
@@ -412,12 +413,18 @@ export class LlamaForCausalLM extends Module {
     if (this.config.tie_word_embeddings) this.lmHead.weight = this.model.embedTokens.weight;
   }
 
-  /** -> logits (B, T, V). `lastOnly` computes logits for the last position only (decoding). */
-  forward(inp: DecoderInputs, opts: { lastOnly?: boolean } = {}): Tensor {
+  /** -> logits (B, T, V). `lastOnly` computes logits for the last position only (decoding);
+   * `rows` (1-D i32 indices into the B * T positions, row-major) for those positions only, as
+   * (rows, V): a training step needs logits only where a label is, and the head (V x C per
+   * position) is the largest product of a small model. */
+  forward(inp: DecoderInputs, opts: { lastOnly?: boolean; rows?: Tensor } = {}): Tensor {
     let h = this.model.forward(inp);
     if (opts.lastOnly) {
       const T = h.shape[1];
       h = slice(h, 1, T - 1, T);
+    } else if (opts.rows) {
+      const [B, T, C] = h.shape;
+      h = indexSelect(reshape(h, [B * T, C]), 0, opts.rows);
     }
     return this.lmHead.forward(h);
   }
