@@ -55,6 +55,9 @@ export interface VilaInputs {
    * place of `images`: what a caller that meets the same image again (an evaluation's demonstration
    * images) computed once. */
   imageEmbeds?: Tensor | null;
+  /** (nImg, P', dv) the tower's selected features (`visionFeatures`) in place of `images`: what a
+   * trainer with the tower frozen keeps per image (the projector still runs, and trains). */
+  visionFeats?: Tensor | null;
   /** (B, L) i32 labels (-100 = no loss); shifted inside, as HF causal LMs do. */
   labels?: Tensor;
   /** (B, L) i32 1 = real token, 0 = padding in the input ids. */
@@ -164,9 +167,11 @@ export class VilaForCausalLM extends Module {
     const [B, L] = inp.inputIds.shape;
     let nMarkers = 0;
     for (const x of ids) if (x === IMAGE_TOKEN_INDEX) nMarkers++;
-    if (inp.images && inp.imageEmbeds)
-      throw new Error("give images or imageEmbeds (their embeddings), not both");
-    const given = inp.imageEmbeds ?? inp.images;
+    if ([inp.images, inp.imageEmbeds, inp.visionFeats].filter((x) => x).length > 1)
+      throw new Error(
+        "give one of images, imageEmbeds (their embeddings) or visionFeats (their tower features)",
+      );
+    const given = inp.imageEmbeds ?? inp.visionFeats ?? inp.images;
     const nImg = given ? given.shape[0] : 0;
     if (inp.imageEmbeds) {
       const [, N, C] = inp.imageEmbeds.shape;
@@ -184,7 +189,9 @@ export class VilaForCausalLM extends Module {
     for (let i = 0; i < ids.length; i++) clamped[i] = ids[i] === IMAGE_TOKEN_INDEX ? 0 : ids[i];
     const text = this.llm.embed(new Tensor(clamped, [B, L])); // (B, L, C)
     const C = text.shape[2];
-    const feats = inp.imageEmbeds ?? (nImg ? this.encodeImages(inp.images!) : null); // (nImg, N, C)
+    let feats: Tensor | null = inp.imageEmbeds ?? null; // (nImg, N, C)
+    if (!feats && inp.visionFeats) feats = this.mmProjector.forward(inp.visionFeats);
+    else if (!feats && nImg) feats = this.encodeImages(inp.images!);
     const N = feats ? feats.shape[1] : 0;
 
     const mask = inp.attentionMask?.i32;

@@ -31,6 +31,8 @@ export interface MicroBatch {
   segments: Tensor | null;
   /** (nImg, 3, H, W) in the order of the -200 markers, row by row */
   images: Tensor | null;
+  /** each image's path (null for an image given as bytes): the key of its kept tower features */
+  imageKeys: (string | null)[];
   /** "dataset file:line" of every sample */
   sources: string[];
 }
@@ -238,6 +240,7 @@ export class BatchLoader {
       attentionMask: new Tensor(mask, [B, L]),
       segments: segs ? new Tensor(segs, [B, L]) : null,
       images,
+      imageKeys: refs.map((x) => (x.im.kind === "path" ? x.im.path : null)),
       sources,
     };
   }

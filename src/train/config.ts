@@ -88,6 +88,9 @@ export const TrainConfigSchema = z.strictObject({
   /** tokenized samples kept in memory, in MB (records drawn again are not tokenized again; 0 =
    * tokenize every draw) */
   sample_cache_mb: z.number().nonnegative().default(256),
+  /** the frozen vision tower's features of each image kept in memory, in MB (an image drawn again
+   * does not go through the tower again; 0 = every time) */
+  feature_cache_mb: z.number().nonnegative().default(256),
 
   /** held-out data for the built-in eval loss */
   eval_datasets: z.array(DatasetSchema).optional(),
@@ -315,6 +318,7 @@ export const RESUME_FREE_KEYS = new Set([
   "image_threads",
   "image_cache_mb",
   "sample_cache_mb",
+  "feature_cache_mb",
   "name",
 ]);
 

@@ -18,6 +18,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizer/tokenizer.js";
 import { BatchLoader } from "./batches.js";
 import { ConfigError, configDiff, RESUME_FREE_KEYS, type TrainConfig } from "./config.js";
+import { FeatureCache } from "./feature_cache.js";
 import { applyLora, Lora } from "./lora.js";
 import { findLatestCheckpoint, readTrainerState } from "./state.js";
 
@@ -46,6 +47,8 @@ export interface PreparedStage {
   evalLoader: BatchLoader | null;
   /** the eval mixture's initial state (every evaluation reads the same samples) */
   evalStart: MixtureState | null;
+  /** the frozen tower's features per image (null when the tower trains, fully or by LoRA) */
+  features: FeatureCache | null;
   gen: Generator;
   totalSteps: number;
   startStep: number;
@@ -296,6 +299,9 @@ export async function prepareStage(config: TrainConfig, opts: PrepareOptions = {
     tokensSeen = saved.meta.tokens_seen;
   }
   const evalStart = evalLoader ? evalLoader.mixture.state() : null;
+  const towerFrozen = parts.some((p) => p.name === "vision_tower" && p.mode === "frozen");
+  const features =
+    towerFrozen && c.feature_cache_mb > 0 ? new FeatureCache(c.feature_cache_mb * 2 ** 20) : null;
   return {
     config: c,
     model,
@@ -307,6 +313,7 @@ export async function prepareStage(config: TrainConfig, opts: PrepareOptions = {
     loader,
     evalLoader,
     evalStart,
+    features,
     gen,
     totalSteps,
     startStep,

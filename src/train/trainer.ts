@@ -102,16 +102,18 @@ function countTargets(s: Spliced): number {
   return n;
 }
 
-/** The loss of one micro-batch (logits only where a label is). */
-function forwardMicro(model: VilaForCausalLM, mb: MicroBatch, maxLength: number) {
-  return model.forward(
+/** The loss of one micro-batch (logits only where a label is; a frozen tower's kept features). */
+function forwardMicro(s: PreparedStage, mb: MicroBatch) {
+  const kept = s.features && mb.images ? s.features.features(s.model, mb.images, mb.imageKeys) : null;
+  return s.model.forward(
     {
       inputIds: mb.inputIds,
       labels: mb.labels,
       attentionMask: mb.attentionMask,
       segments: mb.segments ?? undefined,
-      images: mb.images,
-      maxLength,
+      images: kept ? null : mb.images,
+      visionFeats: kept,
+      maxLength: s.config.model_max_length,
     },
     { lossOnly: true },
   );
@@ -126,7 +128,7 @@ async function evalLoss(s: PreparedStage): Promise<number> {
   let n = 0;
   noGrad(() => {
     for (const mb of batch.micro) {
-      const { loss, spliced } = forwardMicro(s.model, mb, s.config.model_max_length);
+      const { loss, spliced } = forwardMicro(s, mb);
       const k = countTargets(spliced);
       if (k && loss) {
         sum += loss.item() * k;
@@ -243,7 +245,7 @@ export async function trainStage(s: PreparedStage, opts: StageOptions = {}): Pro
       let targets = 0;
       let tokens = 0;
       for (const mb of batch.micro) {
-        const { loss, spliced } = forwardMicro(model, mb, c.model_max_length);
+        const { loss, spliced } = forwardMicro(s, mb);
         tokens += spliced.lengths.reduce((a, b) => a + b, 0);
         const k = countTargets(spliced);
         if (k === 0 || !loss) continue;

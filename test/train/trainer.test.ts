@@ -509,3 +509,32 @@ test("tokenized samples are built once and reused; the batches are the same as w
     `tokenizer calls: ${cached.calls} with the cache, ${plain.calls} without`,
   );
 });
+
+test("a frozen tower's features are computed once per image and reused: the same weights as without", async () => {
+  const run = async (featureCacheMb: number) => {
+    const { config } = await setup(`feature-cache-${featureCacheMb}`, {
+      datasets: PAIRS_ONLY,
+      tune_vision_tower: false,
+      max_steps: 12,
+      feature_cache_mb: featureCacheMb,
+    });
+    const s = await prepareStage(config);
+    assert.equal(s.features !== null, featureCacheMb > 0);
+    let towerImages = 0;
+    const features = s.model.visionFeatures.bind(s.model);
+    s.model.visionFeatures = (images) => {
+      towerImages += images.shape[0];
+      return features(images);
+    };
+    const r = await trainStage(s);
+    return { weights: weights(r.model), towerImages, losses: r.metrics.map((m) => m.loss) };
+  };
+  const cached = await run(256);
+  const plain = await run(0);
+  assert.deepEqual(cached.losses, plain.losses);
+  for (const [n, t] of cached.weights) checkTensor(t, plain.weights.get(n) as Float32Array, 0, n);
+  assert.ok(
+    cached.towerImages > 0 && 2 * cached.towerImages <= plain.towerImages,
+    `images through the tower: ${cached.towerImages} with the cache, ${plain.towerImages} without`,
+  );
+});
