@@ -72,6 +72,14 @@ test("VILA1.5 layout: vision features, projector, batched logits and loss match 
     });
     assert.deepEqual(pre.logits.f32, out.logits.f32);
     assert.equal(pre.loss!.item(), out.loss!.item());
+    // the tower's features given in place of the pixels (a trainer's frozen-tower cache): the same
+    const fromFeats = model.forward({
+      inputIds: ids(v15.ids),
+      visionFeats: model.visionFeatures(pixels),
+      labels: ids(v15.labels),
+    });
+    assert.deepEqual(fromFeats.logits.f32, out.logits.f32);
+    assert.equal(fromFeats.loss!.item(), out.loss!.item());
   });
 });
 
@@ -244,7 +252,12 @@ test("bad input: image count mismatch, unknown projector, missing tensor", () =>
   const marked = ids([[1, ...new Array(n).fill(-200), 5]]);
   assert.throws(
     () => model.forward({ inputIds: marked, images: pixels, imageEmbeds: embeds }),
-    /give images or imageEmbeds \(their embeddings\), not both/,
+    /give one of images, imageEmbeds \(their embeddings\) or visionFeats/,
+  );
+  const feats = noGrad(() => model.visionFeatures(pixels));
+  assert.throws(
+    () => model.forward({ inputIds: marked, images: pixels, visionFeats: feats }),
+    /give one of images, imageEmbeds \(their embeddings\) or visionFeats/,
   );
   assert.throws(
     () => model.forward({ inputIds: marked, imageEmbeds: slice(embeds, 2, 0, 8) }),
