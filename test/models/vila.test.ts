@@ -64,22 +64,16 @@ test("VILA1.5 layout: vision features, projector, batched logits and loss match 
     assert.ok(Math.abs(out.loss!.item() - v15.loss) < 1e-4, `loss ${out.loss!.item()} vs ${v15.loss}`);
     const text = model.forward({ inputIds: ids(v15.text_ids) });
     checkTensor(text.logits.f32, v15.text_logits, { atol: 1e-4, rtol: 1e-4 }, "text-only logits");
-    // the images' embeddings given in place of their pixels: the same logits and loss
-    const pre = model.forward({
-      inputIds: ids(v15.ids),
-      imageEmbeds: model.encodeImages(pixels),
-      labels: ids(v15.labels),
-    });
-    assert.deepEqual(pre.logits.f32, out.logits.f32);
-    assert.equal(pre.loss!.item(), out.loss!.item());
-    // the tower's features given in place of the pixels (a trainer's frozen-tower cache): the same
-    const fromFeats = model.forward({
-      inputIds: ids(v15.ids),
-      visionFeats: model.visionFeatures(pixels),
-      labels: ids(v15.labels),
-    });
-    assert.deepEqual(fromFeats.logits.f32, out.logits.f32);
-    assert.equal(fromFeats.loss!.item(), out.loss!.item());
+    // in place of the pixels, the images' embeddings (what evaluation reuses) or the tower's
+    // features (a trainer's frozen-tower cache): the same logits and loss
+    for (const given of [
+      { imageEmbeds: model.encodeImages(pixels) },
+      { visionFeats: model.visionFeatures(pixels) },
+    ]) {
+      const pre = model.forward({ inputIds: ids(v15.ids), labels: ids(v15.labels), ...given });
+      assert.deepEqual(pre.logits.f32, out.logits.f32);
+      assert.equal(pre.loss!.item(), out.loss!.item());
+    }
   });
 });
 
