@@ -274,7 +274,8 @@ export class VilaForCausalLM extends Module {
 
   /** -> logits (B, T, V) over the expanded sequence, and the mean loss when labels are given.
    * `lossOnly` (training, with labels): logits only at the positions that carry a loss after the
-   * shift, as (n, V) in row-major order of (B, T); the loss is the same mean over them. */
+   * shift, as (n, V) in row-major order of (B, T), when at least an eighth of the positions carry
+   * none (prompts, images, padding); the loss is the same mean over them. */
   forward(
     inp: VilaInputs,
     opts: { lastOnly?: boolean; lossOnly?: boolean } = {},
@@ -336,11 +337,14 @@ function withCache(s: Spliced, cache: KVCache | undefined): { positions: Tensor;
   return { positions: new Tensor(positions, [B, T]), keyPadding: new Tensor(mask, [B, S]) };
 }
 
-/** The positions of shifted labels (B, T) that carry a loss, and their labels. */
-function labeledRows(targets: Tensor): { rows: Tensor; targets: Tensor } {
+/** The positions of shifted labels (B, T) that carry a loss, and their labels; null when fewer
+ * than an eighth of the positions carry none (packed text: only the samples' last positions),
+ * where gathering the rest would cost about what the head saves. */
+function labeledRows(targets: Tensor): { rows: Tensor; targets: Tensor } | null {
   const t = targets.i32;
   let n = 0;
   for (const x of t) if (x !== IGNORE_INDEX) n++;
+  if (8 * (t.length - n) < t.length) return null;
   const rows = new Int32Array(n);
   const kept = new Int32Array(n);
   for (let i = 0, k = 0; i < t.length; i++) {

@@ -77,7 +77,7 @@ test("VILA1.5 layout: vision features, projector, batched logits and loss match 
   });
 });
 
-test("lossOnly: logits only where a label is give PyTorch's loss, the full logits' rows and the same gradients", () => {
+test("lossOnly: logits only where a label is give PyTorch's loss, the full logits' rows and the same gradients; all-labelled text keeps the full logits", () => {
   const { model } = loadVila(`${FX}/vila15`);
   const pixels = new Tensor(Float32Array.from(v15.pixels), v15.pixels_shape);
   const inp = { inputIds: ids(v15.ids), images: pixels, labels: ids(v15.labels) };
@@ -116,6 +116,14 @@ test("lossOnly: logits only where a label is give PyTorch's loss, the full logit
       `logits of position ${k}`,
     ),
   );
+  // text labelled at every position (a base LLM's packed rows): the gather is skipped, the full logits
+  const text = ids([[...v15.text_ids[0], ...v15.text_ids[0], ...v15.text_ids[0], ...v15.text_ids[0]]]);
+  noGrad(() => {
+    const all = model.forward({ inputIds: text, labels: text }, { lossOnly: true });
+    const ref = model.forward({ inputIds: text, labels: text });
+    assert.deepEqual([...all.logits.shape], [...ref.logits.shape]);
+    assert.equal(all.loss!.item(), ref.loss!.item());
+  });
   assert.ok(full.grads.filter(([, g]) => g).length > 10);
   full.grads.forEach(([name, g], i) => {
     const h = part.grads[i][1];
