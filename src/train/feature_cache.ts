@@ -15,11 +15,6 @@ export class FeatureCache {
 
   constructor(private readonly budgetBytes: number) {}
 
-  /** Features kept, and their bytes. */
-  get size(): { images: number; bytes: number } {
-    return { images: this.kept.size, bytes: this.bytes };
-  }
-
   /** (nImg, P', dv) tower features (`model.visionFeatures`) of a micro-batch's images (nImg, 3, H,
    * W) with their keys (path, or null when they have none): kept ones reused, the others computed
    * in one pass of the tower and kept while the budget allows. */
