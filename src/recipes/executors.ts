@@ -86,7 +86,9 @@ async function runWorld(ctx: StageContext): Promise<StageOutput> {
   };
 }
 
-/** The world files the tokenizer learns from: every text a later stage trains on. */
+/** The world files the tokenizer learns from: every text a later stage trains on, but the lookup
+ * conversations (sft/lookups.json), whose words are the instruction data's (on world-tiny seed 0 none
+ * is new), so the tokenizer and everything trained before them is the same with or without them. */
 export const TOKENIZER_SOURCES: {
   name: string;
   format: "pairs" | "mmc4" | "llava" | "text";
@@ -516,6 +518,7 @@ export const EXECUTORS: Readonly<Record<Stage["kind"], Executor>> = {
   vision_tower: runVisionTower,
   align: runAlign,
   pretrain: runContinued,
+  lookups: runContinued,
   sft: runContinued,
   eval: runEval,
 };

@@ -21,7 +21,14 @@ import type { LlamaConfig } from "../models/llm/llama.js";
 import type { ProjectorConfig } from "../models/projector.js";
 import type { VisionConfig } from "../models/vila.js";
 import type { AugmentOptions, TextTowerDims } from "../train/siglip_pretrain.js";
-import { CORPUS_JSONL, FLAN_JSONL, MMC4_JSONL, PAIRS_JSONL, SFT_JSON } from "../world/layout.js";
+import {
+  CORPUS_JSONL,
+  FLAN_JSONL,
+  LOOKUPS_JSON,
+  MMC4_JSONL,
+  PAIRS_JSONL,
+  SFT_JSON,
+} from "../world/layout.js";
 import { COLOUR_NAMES, SHAPE_NAMES, SIZE_NAMES } from "../world/vocab.js";
 
 /** A fragment of a trainer config (keys of TrainConfigSchema). */
@@ -93,6 +100,8 @@ export interface RecipePreset {
   };
   align: TrainFragment & { datasets: WorldDataset[] };
   pretrain: TrainFragment & { datasets: WorldDataset[] };
+  /** stage 1.5, between pre-training and SFT: two-image lookups (null: no such stage) */
+  lookups: (TrainFragment & { datasets: WorldDataset[] }) | null;
   sft: TrainFragment & { datasets: WorldDataset[] };
   eval: {
     /** stages evaluated after they finish: base_llm (on the text-only raw benchmarks), align,
@@ -126,6 +135,7 @@ const MMC4: WorldDataset = { name: "mmc4", format: "mmc4", paths: [MMC4_JSONL], 
 const CORPUS: WorldDataset = { name: "corpus", format: "text", paths: [CORPUS_JSONL], media_dir: "." };
 const SFT: WorldDataset = { name: "llava_instruct", format: "llava", paths: [SFT_JSON], media_dir: "." };
 const FLAN: WorldDataset = { name: "flan", format: "llava", paths: [FLAN_JSONL], media_dir: "." };
+const LOOKUPS: WorldDataset = { name: "lookups", format: "llava", paths: [LOOKUPS_JSON], media_dir: "." };
 
 const VISUAL_BENCHES = ["vqa", "textvqa", "knowledge", "captions", "multi_image"];
 const ALL_BENCHES = [...VISUAL_BENCHES, "mmlu", "icl", "icl_text"];
@@ -186,6 +196,30 @@ const COMMON = {
   max_grad_norm: 1,
   save_total_limit: 1,
   seed: 42,
+};
+
+// stage 1.5: two-image lookups before SFT (not in the paper, whose 2-stage mix learns them from
+// real data at scale). The multi-image benchmark asks which image has a named object and whether
+// two views show the same landmark; in SFT's mix those lookups are ~1% of the answers and never
+// learned (multi-image at chance on every world seed), while 1,000 steps on the world's lookup
+// conversations learn the same landmark (90%) (README)
+const TINY_LOOKUPS: TrainFragment & { datasets: WorldDataset[] } = {
+  ...COMMON,
+  tune_vision_tower: false,
+  tune_mm_projector: true,
+  tune_language_model: true,
+  learning_rate: 1.5e-3,
+  warmup_ratio: 0.03,
+  per_device_train_batch_size: 16,
+  model_max_length: 192,
+  packing: true,
+  max_steps: 1000,
+  logging_steps: 50,
+  conv_template: "hermes-2",
+  datasets: [
+    { ...LOOKUPS, weight: 3 },
+    { ...FLAN, weight: 1 },
+  ],
 };
 
 const WORLD_TINY: RecipePreset = {
@@ -282,6 +316,7 @@ const WORLD_TINY: RecipePreset = {
     // mostly text (measured: the image-vs-mean-image loss gap doubled); world-small mixes them
     datasets: [{ ...PAIRS, weight: 1 }],
   },
+  lookups: TINY_LOOKUPS,
   sft: {
     ...COMMON,
     // the tower stays as stage 1 left it (LLaVA's SFT; VILA1.5 tunes it): measured on two world
@@ -313,6 +348,7 @@ const WORLD_TINY: RecipePreset = {
     datasets: [
       { ...SFT, weight: 3 },
       { ...FLAN, weight: 1 },
+      { ...LOOKUPS, weight: 0.5 },
     ],
   },
   eval: {
@@ -370,6 +406,7 @@ const WORLD_SMOKE: RecipePreset = {
   vision_tower: { ...WORLD_TINY.vision_tower, steps: 2, batch: 8, eval_size: 8, caption_drop: "" },
   align: { ...WORLD_TINY.align, per_device_train_batch_size: 4, max_steps: 2, logging_steps: 1 },
   pretrain: { ...WORLD_TINY.pretrain, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
+  lookups: { ...TINY_LOOKUPS, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
   sft: { ...WORLD_TINY.sft, per_device_train_batch_size: 2, max_steps: 2, logging_steps: 1 },
   eval: {
     ...WORLD_TINY.eval,
@@ -433,7 +470,17 @@ const WORLD_SMALL: RecipePreset = {
       { ...CORPUS, weight: 0.5 },
     ],
   },
-  sft: { ...WORLD_TINY.sft, max_steps: 800, logging_steps: 25 },
+  // world-small has no lookup conversations (its world preset asks for none)
+  lookups: null,
+  sft: {
+    ...WORLD_TINY.sft,
+    max_steps: 800,
+    logging_steps: 25,
+    datasets: [
+      { ...SFT, weight: 3 },
+      { ...FLAN, weight: 1 },
+    ],
+  },
   eval: {
     ...WORLD_TINY.eval,
     // the base LLM too (icl_text, raw): text in-context learning shows there first

@@ -41,6 +41,7 @@ const STAGE_LABEL: Record<string, string> = {
   base_llm: "base LLM",
   align: "stage 0 (align)",
   pretrain: "stage 1 (pre-train)",
+  lookups: "stage 1.5 (lookups)",
   sft: "stage 2 (SFT)",
 };
 

@@ -2,7 +2,8 @@
 // `--key=value` overrides that adjust a preset, and the checks that run before any work starts
 // (unknown keys, bad values, a training stage with nothing to train, a world folder that does not
 // exist, an unknown benchmark). The stage order is the paper's (DESIGN.md "train/, recipes/"):
-//   world -> tokenizer -> base_llm, vision_tower -> align (stage 0) -> pretrain (stage 1) -> sft (stage 2)
+//   world -> tokenizer -> base_llm, vision_tower -> align (stage 0) -> pretrain (stage 1)
+//   -> lookups (stage 1.5, where the preset has it) -> sft (stage 2)
 // with an eval stage after each training stage the preset names. A stage's config holds only what
 // changes its output; its inputs are the stages whose outputs it reads (cache.ts hashes both).
 
@@ -23,6 +24,7 @@ export type StageKind =
   | "vision_tower"
   | "align"
   | "pretrain"
+  | "lookups"
   | "sft"
   | "eval";
 
@@ -35,10 +37,11 @@ export interface Stage {
   inputs: string[];
 }
 
-/** The training stages of the paper, in order, and the stage each one starts from. */
-export const TRAIN_STAGES = ["align", "pretrain", "sft"] as const;
+/** The training stages, in order; each starts from the one before it. `lookups` (between the paper's
+ * stages 1 and 2) is optional: a preset without it (null) goes from pretrain to sft. */
+export const TRAIN_STAGES = ["align", "pretrain", "lookups", "sft"] as const;
 export type TrainStageName = (typeof TRAIN_STAGES)[number];
-const TRAIN_SECTIONS = ["base_llm", "align", "pretrain", "sft"] as const;
+const TRAIN_SECTIONS = ["base_llm", "align", "pretrain", "lookups", "sft"] as const;
 /** The stages an eval stage can follow: the base LLM (text-only benchmarks) and the training stages. */
 const EVAL_AFTER = ["base_llm", ...TRAIN_STAGES] as const;
 /** The benchmarks without images: the only ones a base LLM (no vision tower yet) is evaluated on. */
@@ -76,6 +79,8 @@ export function applyRecipeOverrides(preset: RecipePreset, overrides: string[]):
       );
     if (parts.length < 2) throw new ConfigError(`override --${key}: name a key inside "${parts[0]}"`);
     if ((TRAIN_SECTIONS as readonly string[]).includes(parts[0])) {
+      if (out[parts[0]] === null)
+        throw new ConfigError(`override --${key}: recipe ${preset.name} has no ${parts[0]} stage`);
       setTrainKey(out[parts[0]] as TrainFragment, parts.slice(1), text, key);
       continue;
     }
@@ -154,6 +159,13 @@ export function checkPreset(p: RecipePreset): void {
     );
   for (const s of TRAIN_SECTIONS) {
     const frag = p[s];
+    if (frag === null) {
+      if (s !== "lookups") throw new ConfigError(`${where}: stage ${s} is required`);
+      for (const list of ["after", "withhold_image_after"] as const)
+        if (p.eval[list].includes(s))
+          throw new ConfigError(`${where}: eval.${list}: "${s}": the recipe has no ${s} stage`);
+      continue;
+    }
     const parsed = TrainConfigSchema.partial().safeParse(frag);
     if (!parsed.success) {
       const msgs = parsed.error.issues
@@ -320,6 +332,7 @@ export function buildStages(p: RecipePreset): Stage[] {
   ];
   let previous = "";
   for (const name of TRAIN_STAGES) {
+    if (p[name] === null) continue;
     const config: Record<string, unknown> = { train: p[name] };
     if (name === "align")
       Object.assign(config, {

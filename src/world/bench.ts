@@ -9,7 +9,7 @@ import { seenLandmarks, streamRng, type WorldContext } from "./context.js";
 import { referenceCaptions } from "./describe.js";
 import type { ImageRef } from "./images.js";
 import { LANDMARK_FACTS } from "./landmarks.js";
-import { type BenchName, CAPTION_PROMPT, SFT_JSON, SHORT_ANSWER_PROMPT } from "./layout.js";
+import { type BenchName, CAPTION_PROMPT, SHORT_ANSWER_PROMPT } from "./layout.js";
 import { landmarkComparison, type MultiQa, multiImagePrefix, sceneComparison } from "./multi.js";
 import { landmarkFactQuestion, landmarkNameQuestion, objectQuestions, type Qa, signQuestions } from "./qa.js";
 import type { Rng } from "./rng.js";
@@ -261,14 +261,15 @@ export function makeMultiImageBench(ctx: WorldContext): Bench {
   };
 }
 
-/** A benchmark's train_answers.json: how often the instruction data answers each of the benchmark's
- * question types with each answer. null where the benchmark has one type or none, or the data asks
- * one of its types nothing (knowledge's seen / held-out types, captions). */
+/** A benchmark's train_answers.json: how often the instruction data (the files `sources`) answers each
+ * of the benchmark's question types with each answer. null where the benchmark has one type or none,
+ * or the data asks one of its types nothing (knowledge's seen / held-out types, captions). */
 export function trainAnswersOf(
   bench: Bench,
   answers: AnswerTally,
-): { source: string; categories: AnswerTally } | null {
+  sources: string[],
+): { sources: string[]; categories: AnswerTally } | null {
   const types = [...new Set(bench.questions.map((q) => q.category))];
   if (types.length < 2 || types.some((t) => !answers[t])) return null;
-  return { source: SFT_JSON, categories: Object.fromEntries(types.map((t) => [t, answers[t]])) };
+  return { sources, categories: Object.fromEntries(types.map((t) => [t, answers[t]])) };
 }

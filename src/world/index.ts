@@ -28,7 +28,7 @@ import { getPreset, type WorldPreset } from "./presets.js";
 import { makeReadme } from "./readme.js";
 import { Rng, subSeed } from "./rng.js";
 import type { SceneKnobs } from "./scene.js";
-import { makeSft } from "./sft.js";
+import { makeLookups, makeSft } from "./sft.js";
 import * as V from "./vocab.js";
 import { contactSheet, toJson, toJsonl, writeAtomic, writePng } from "./write.js";
 
@@ -142,7 +142,6 @@ export async function generateWorld(opts: WorldOptions): Promise<WorldSummary> {
   const docs = makeMmc4Docs(ctx);
   const { records: sft, answers: sftAnswers } = makeSft(ctx);
   const flan = makeFlan(ctx);
-  const trainImages = ctx.images.count("train");
   const benches: Bench[] = [
     makeVqaBench(ctx),
     makeTextVqaBench(ctx),
@@ -153,6 +152,8 @@ export async function generateWorld(opts: WorldOptions): Promise<WorldSummary> {
     makeIclBench(ctx),
     makeIclTextBench(ctx),
   ];
+  // after the benchmarks, so their image ids are those of a world without lookups
+  const lookups = makeLookups(ctx, sftAnswers);
   t = lap("sample", t);
   say(`writing the text corpus (${preset.corpus.words.toLocaleString("en-US")} words)`);
   const corpus = makeCorpus(new Rng(subSeed(seed, "corpus")), ctx.landmarks, ctx.lands, preset.corpus);
@@ -180,12 +181,14 @@ export async function generateWorld(opts: WorldOptions): Promise<WorldSummary> {
     const shards = await writePairShards(stage, pairs, seed);
     await writeAtomic(stage, L.MMC4_JSONL, toJsonl(docs));
     await writeAtomic(stage, L.SFT_JSON, toJson(sft));
+    if (lookups.length > 0) await writeAtomic(stage, L.LOOKUPS_JSON, toJson(lookups));
     await writeAtomic(stage, L.FLAN_JSONL, toJsonl(flan));
+    const answerSources = lookups.length > 0 ? [L.SFT_JSON, L.LOOKUPS_JSON] : [L.SFT_JSON];
     for (const b of benches) {
       await writeAtomic(stage, L.benchQuestions(b.name), toJsonl(b.questions));
       await writeAtomic(stage, L.benchAnnotations(b.name), toJson(b.annotations));
       if (b.support.length > 0) await writeAtomic(stage, L.benchSupport(b.name), toJsonl(b.support));
-      const trained = trainAnswersOf(b, sftAnswers);
+      const trained = trainAnswersOf(b, sftAnswers, answerSources);
       if (trained) await writeAtomic(stage, L.benchTrainAnswers(b.name), toJson(trained));
     }
     const scenes = new Map(ctx.images.jobs.map((j) => [j.path, j.scene]));
@@ -200,7 +203,7 @@ export async function generateWorld(opts: WorldOptions): Promise<WorldSummary> {
     const counts: Record<string, number> = {
       landmarks: ctx.landmarks.length,
       landmarks_held_out: ctx.landmarks.filter((l) => l.heldOut).length,
-      images_train: trainImages,
+      images_train: ctx.images.count("train"),
       images_bench: ctx.images.count("bench"),
       images_support: ctx.images.count("support"),
       corpus_docs: corpus.docs.length,
@@ -210,6 +213,7 @@ export async function generateWorld(opts: WorldOptions): Promise<WorldSummary> {
       mmc4_images: mmc4Images,
       sft: sft.length,
       sft_multi_image: sft.filter((r) => Array.isArray(r.image)).length,
+      sft_lookups: lookups.length,
       flan: flan.length,
     };
     for (const b of benches) counts[`bench_${b.name}`] = b.questions.length;

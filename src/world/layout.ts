@@ -28,6 +28,9 @@ export function pairsShardName(index: number): string {
 export const MMC4_JSONL = "mmc4/docs.jsonl";
 /** Visual instruction data (LLaVA SFT analogue): one JSON list of LLaVA conversations. */
 export const SFT_JSON = "sft/llava_instruct.json";
+/** Two-image lookup conversations (sft.ts makeLookups), in the same format; absent when the preset
+ * asks for none. */
+export const LOOKUPS_JSON = "sft/lookups.json";
 /** Text-only instruction data (FLAN analogue): JSONL of {"id", "conversations"}. */
 export const FLAN_JSONL = "flan/flan.jsonl";
 

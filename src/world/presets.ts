@@ -19,8 +19,9 @@ export interface WorldPreset {
   pairs: { objects: number; signs: number; landmarkViews: number };
   /** Interleaved documents. */
   mmc4: { docs: number; wordsPerImage: number };
-  /** Visual instruction conversations: scenes, sign scenes, views per landmark, multi-image items. */
-  sft: { objects: number; signs: number; landmarkViews: number; multi: number };
+  /** Visual instruction conversations: scenes, sign scenes, views per landmark, multi-image items;
+   * and two-image lookup conversations in their own file (sft.ts makeLookups). */
+  sft: { objects: number; signs: number; landmarkViews: number; multi: number; lookups: number };
   /** Text-only instruction items. */
   flan: { items: number };
   /** The base LLM's text: its size, the share of words in in-context episodes and the relative
@@ -79,7 +80,7 @@ export const PRESETS: Record<string, WorldPreset> = {
     scene: HARD,
     pairs: { objects: 24, signs: 8, landmarkViews: 2 },
     mmc4: { docs: 8, wordsPerImage: 100 },
-    sft: { objects: 16, signs: 8, landmarkViews: 1, multi: 4 },
+    sft: { objects: 16, signs: 8, landmarkViews: 1, multi: 4, lookups: 4 },
     flan: { items: 40 },
     corpus: { words: 6000, iclShare: 0.5, episodes: EPISODES, arithmeticMax: 20 },
     bench: {
@@ -106,7 +107,7 @@ export const PRESETS: Record<string, WorldPreset> = {
     // 800-step SFT, measured on three world seeds (AMD, 2026-12-06, before the multi-image fix), 5 / 5
     // / 4 of 5 visual benchmarks clearly above both baselines instead of 3 / 3 / 4; knowledge's
     // landmark names come from the image (README)
-    sft: { objects: 1500, signs: 500, landmarkViews: 20, multi: 600 },
+    sft: { objects: 1500, signs: 500, landmarkViews: 20, multi: 600, lookups: 3000 },
     flan: { items: 1500 },
     corpus: { words: 400_000, iclShare: 0.5, episodes: EPISODES, arithmeticMax: 20 },
     bench: {
@@ -132,7 +133,7 @@ export const PRESETS: Record<string, WorldPreset> = {
     scene: { ...HARD, maxObjects: 7, overlap: 0.7, noise: 8 },
     pairs: { objects: 6000, signs: 2500, landmarkViews: 20 },
     mmc4: { docs: 2500, wordsPerImage: 130 },
-    sft: { objects: 4000, signs: 1500, landmarkViews: 8, multi: 800 },
+    sft: { objects: 4000, signs: 1500, landmarkViews: 8, multi: 800, lookups: 0 },
     flan: { items: 12_000 },
     // binding-heavy: three quarters of 6M words in episodes, 9 in 11 of them bindings or naming.
     // Measured (world seed 0, the base LLM's 3000 steps, raw icl_text on 300 episodes at 0 / 2 / 4 / 8

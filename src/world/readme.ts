@@ -64,6 +64,15 @@ ${table([
     "visual instruction data (LLaVA SFT analogue), LLaVA conversation JSON list",
     `${n("sft")} conversations (${n("sft_multi_image")} multi-image)`,
   ],
+  ...((c.sft_lookups ?? 0) > 0
+    ? [
+        [
+          L.LOOKUPS_JSON,
+          "two-image lookup conversations (which image has ..., do both ..., same landmark?), LLaVA conversation JSON list",
+          n("sft_lookups"),
+        ] as [string, string, string],
+      ]
+    : []),
   [L.FLAN_JSONL, 'text-only instruction data (FLAN analogue), JSONL `{"id","conversations"}`', n("flan")],
   [L.CONTACT_SHEET_PNG, "sample training images with their captions", "1"],
 ])}

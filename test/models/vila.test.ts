@@ -108,14 +108,13 @@ test("lossOnly: logits only where a label is give PyTorch's loss, the full logit
     for (let t = 0; t + 1 < T; t++) if (spliced[b * T + t + 1] !== -100) rows.push(b * T + t);
   assert.ok(rows.length > 0 && rows.length < B * T, `${rows.length} of ${B * T} positions carry a loss`);
   assert.deepEqual([...part.out.logits.shape], [rows.length, V]);
-  rows.forEach((k, i) =>
+  for (const [i, k] of rows.entries())
     checkTensor(
       part.out.logits.f32.subarray(i * V, (i + 1) * V),
       full.out.logits.f32.subarray(k * V, (k + 1) * V),
       { atol: 1e-5, rtol: 1e-5 },
       `logits of position ${k}`,
-    ),
-  );
+    );
   // text labelled at every position (a base LLM's packed rows): the gather is skipped, the full logits
   const text = ids([[...v15.text_ids[0], ...v15.text_ids[0], ...v15.text_ids[0], ...v15.text_ids[0]]]);
   noGrad(() => {

@@ -28,6 +28,7 @@ const ORDER = [
   "vision_tower",
   "align",
   "pretrain",
+  "lookups",
   "sft",
   "eval_sft",
 ];
@@ -169,7 +170,7 @@ describe("world-smoke recipe", () => {
     const ev = await smoke(out, ["eval.final_limit=2"]);
     assert.deepEqual(ev.ran, ["eval_sft"]);
     const tower = await smoke(out, ["vision_tower.lr=1e-3"]);
-    assert.deepEqual(tower.ran, ["vision_tower", "align", "pretrain", "sft", "eval_sft"]);
+    assert.deepEqual(tower.ran, ["vision_tower", "align", "pretrain", "lookups", "sft", "eval_sft"]);
     // the variants' folders sit beside the first run's, which is still cached
     assert.deepEqual((await smoke(out)).ran, []);
   });
@@ -253,9 +254,30 @@ describe("recipe stages and cache keys", () => {
       "eval_align",
       "pretrain",
       "eval_pretrain",
+      "lookups",
       "sft",
       "eval_sft",
     ]);
+  });
+
+  it("goes from pretrain to sft in a preset without the lookups stage", () => {
+    const small = RECIPES["world-small"];
+    assert.equal(small.lookups, null);
+    const stages = buildStages(small);
+    assert.ok(!stages.some((s) => s.name === "lookups"));
+    assert.deepEqual(stages.find((s) => s.name === "sft")?.inputs, ["world", "pretrain"]);
+    assert.deepEqual(buildStages(RECIPES["world-tiny"]).find((s) => s.name === "sft")?.inputs, [
+      "world",
+      "lookups",
+    ]);
+    assert.throws(
+      () => resolveRecipe("world-small", ["lookups.max_steps=10"]),
+      /override --lookups.max_steps: recipe world-small has no lookups stage/,
+    );
+    assert.throws(
+      () => resolveRecipe("world-small", ["eval.after=[pretrain, lookups]"]),
+      /eval.after: "lookups": the recipe has no lookups stage/,
+    );
   });
 
   it("gives the last eval stage final_limit questions and the others limit", () => {
@@ -340,7 +362,7 @@ describe("bad input fails before any work", () => {
       "an eval after a stage that does not exist",
       "world-smoke",
       ["eval.after=[base_llm, sfd]"],
-      /eval.after: "sfd" is not a trained stage \(base_llm, align, pretrain, sft\)/,
+      /eval.after: "sfd" is not a trained stage \(base_llm, align, pretrain, lookups, sft\)/,
     ],
     [
       "the image withheld from a base LLM",

@@ -1,5 +1,6 @@
 // The training data's answers per question type (bench/<name>/train_answers.json), which the
-// per-question-type prior is taken from: recounted here from the SFT conversations' own wording.
+// per-question-type prior is taken from: recounted here from the SFT and lookup conversations' own
+// wording.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -17,7 +18,7 @@ before(async () => {
   const smoke = PRESETS.smoke;
   await generateWorld({
     out: dir,
-    preset: { ...smoke, sft: { ...smoke.sft, objects: 150, multi: 60 } },
+    preset: { ...smoke, sft: { ...smoke.sft, objects: 150, multi: 60, lookups: 40 } },
     seed: 3,
   });
 });
@@ -29,7 +30,11 @@ type Turn = { from: string; value: string };
 /** Each answer to the SFT questions `asks` matches, short or in the sentence `sentence` extracts. */
 function recount(asks: RegExp, sentence: RegExp, multi: boolean): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const r of read(L.SFT_JSON) as { image: string | string[]; conversations: Turn[] }[]) {
+  const records = [...read(L.SFT_JSON), ...read(L.LOOKUPS_JSON)] as {
+    image: string | string[];
+    conversations: Turn[];
+  }[];
+  for (const r of records) {
     if (Array.isArray(r.image) !== multi) continue;
     const c = r.conversations;
     for (let i = 0; i + 1 < c.length; i += 2) {
@@ -46,7 +51,7 @@ function recount(asks: RegExp, sentence: RegExp, multi: boolean): Record<string,
 
 test("train answers: a file for each benchmark whose question types the SFT data asks, counted right", () => {
   const vqa = read(L.benchTrainAnswers("vqa"));
-  assert.equal(vqa.source, L.SFT_JSON);
+  assert.deepEqual(vqa.sources, [L.SFT_JSON, L.LOOKUPS_JSON]);
   const types = new Set(
     readFileSync(join(dir, L.benchQuestions("vqa")), "utf8")
       .trim()

@@ -13,11 +13,13 @@ import sharp from "sharp";
 import tar from "tar-stream";
 import { generateWorld, type WorldSummary } from "../../src/world/index.js";
 import * as L from "../../src/world/layout.js";
+import { PRESETS } from "../../src/world/presets.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "vila-world-test-"));
 const dirA = join(tmp, "a");
 const dirB = join(tmp, "b");
 const dirC = join(tmp, "c");
+const dirD = join(tmp, "d");
 let summary: WorldSummary;
 let ms = 0;
 
@@ -27,6 +29,13 @@ before(async () => {
   ms = performance.now() - t;
   await generateWorld({ out: dirB, preset: "smoke", seed: 5, workers: 2 });
   await generateWorld({ out: dirC, preset: "smoke", seed: 6 });
+  const lookups = PRESETS.smoke.sft.lookups;
+  PRESETS.smoke.sft.lookups = 0;
+  try {
+    await generateWorld({ out: dirD, preset: "smoke", seed: 5 });
+  } finally {
+    PRESETS.smoke.sft.lookups = lookups;
+  }
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -86,7 +95,8 @@ test("world: every referenced image exists, is a PNG of the right size, and spli
   const train = new Set<string>();
   for (const p of jsonl(dirA, L.PAIRS_JSONL)) train.add(p.image);
   for (const d of jsonl(dirA, L.MMC4_JSONL)) for (const im of d.image_info) train.add(im.image_name);
-  for (const r of JSON.parse(read(dirA, L.SFT_JSON))) for (const im of [r.image].flat()) train.add(im);
+  for (const f of [L.SFT_JSON, L.LOOKUPS_JSON])
+    for (const r of JSON.parse(read(dirA, f))) for (const im of [r.image].flat()) train.add(im);
   const bench = new Set<string>();
   for (const name of L.BENCH_NAMES) {
     for (const q of jsonl(dirA, L.benchQuestions(name))) {
@@ -278,4 +288,32 @@ test("world: README and contact sheet are written", async () => {
     assert.ok(readme.includes(f), f);
   const meta = await sharp(join(dirA, L.CONTACT_SHEET_PNG)).metadata();
   assert.ok((meta.width ?? 0) > 128 && (meta.height ?? 0) > 128);
+});
+
+test("world: the lookup conversations only add their file and images to a world without them", () => {
+  const withLookups = walk(dirA);
+  const without = walk(dirD);
+  const lookups = JSON.parse(read(dirA, L.LOOKUPS_JSON));
+  assert.equal(lookups.length, PRESETS.smoke.sft.lookups);
+  assert.equal(summary.counts.sft_lookups, lookups.length);
+  const added = new Set<string>([L.LOOKUPS_JSON]);
+  for (const r of lookups) {
+    const images = [r.image].flat();
+    assert.equal(images.length, 2, r.id);
+    assert.equal(r.conversations[0].value.split("<image>").length - 1, 2, r.id);
+    assert.ok(r.conversations.length >= 2 && r.conversations.length % 2 === 0, r.id);
+    for (const im of images) added.add(im);
+  }
+  assert.deepEqual(
+    withLookups.filter((f) => !added.has(f)),
+    without,
+    "the same files, plus the lookups and their images",
+  );
+  // every other file is the same, but for the counts and the training data's answer priors (the
+  // smoke world asks too few questions for a multi-image prior: absent in both)
+  const differ = without.filter((f) => sha(readFileSync(join(dirA, f))) !== sha(readFileSync(join(dirD, f))));
+  assert.deepEqual(
+    differ.filter((f) => !f.endsWith("/train_answers.json")),
+    [L.README_MD, L.WORLD_JSON],
+  );
 });
