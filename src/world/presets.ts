@@ -107,8 +107,8 @@ export const PRESETS: Record<string, WorldPreset> = {
     // 800-step SFT, measured on three world seeds (AMD, 2026-12-06, before the multi-image fix), 5 / 5
     // / 4 of 5 visual benchmarks clearly above both baselines instead of 3 / 3 / 4; knowledge's
     // landmark names come from the image (README)
-    // and 3,000 two-image lookup conversations for the recipe's stage 1.5 (world-tiny's 1,000 steps of
-    // 16 see each about four times; docs/ARCHITECTURE.md "Stage 1.5")
+    // and 3,000 two-image lookup conversations for the recipe's stage 1.5 (world-tiny's 1,500 steps of
+    // 16 see each about six times; docs/ARCHITECTURE.md "Stage 1.5")
     sft: { objects: 1500, signs: 500, landmarkViews: 20, multi: 600, lookups: 3000 },
     flan: { items: 1500 },
     corpus: { words: 400_000, iclShare: 0.5, episodes: EPISODES, arithmeticMax: 20 },
