@@ -197,6 +197,42 @@ const COMMON = {
   seed: 42,
 };
 
+/** world-tiny's stage 2 (SFT). */
+const TINY_SFT: TrainFragment & { datasets: WorldDataset[] } = {
+  ...COMMON,
+  // the tower stays as stage 1 left it (LLaVA's SFT; VILA1.5 tunes it): measured on two world
+  // seeds, 3 and 2 of 5 visual benchmarks clearly above both baselines instead of 3 and 1, and
+  // a 15% faster stage
+  tune_vision_tower: false,
+  tune_mm_projector: true,
+  tune_language_model: true,
+  // 1.5e-3: measured (world seed 0, 600 steps of the old mix, the same stage-1 checkpoint, all
+  // questions, image vs withheld), VQA 40.0 vs 34.8, textvqa 15.5 vs 6.2, knowledge 10.1 vs 0.0,
+  // captions 102.3 vs 31.6, multi-image 54.7 vs 41.7: 5 of 5 clear; at 1e-3 VQA 37.2 vs 32.7 and
+  // captions 87.1; at 2e-3 multi-image 57.9 vs 54.7 and captions 65.0; at 5e-4 knowledge 1.0
+  learning_rate: 1.5e-3,
+  warmup_ratio: 0.03,
+  per_device_train_batch_size: 16,
+  model_max_length: 192,
+  packing: true,
+  // 800 steps on the world's larger SFT mix (world preset tiny: 600 two-image conversations, 20 views
+  // per landmark): measured (AMD, world seeds 0 / 1 / 2, every question, before the multi-image fix)
+  // 5 / 5 / 4 of 5 visual benchmarks clear against 3 / 3 / 4 with 600 steps on the old mix; with the
+  // fixed multi-image benchmark 4 / 5 / 4 (and 3 on seed 3), multi-image clear on seed 1 only; on its
+  // 600-question version (2026-12-06, later) clear on none; 1,000 steps or 1,200 two-image
+  // conversations did not change that on world 0 (README)
+  max_steps: 800,
+  logging_steps: 50,
+  // VILA1.5-40B's template: its system prompt is 4 words; vicuna_v1's (26 words) would be half
+  // of every short SFT sample for a model this small
+  conv_template: "hermes-2",
+  datasets: [
+    { ...SFT, weight: 3 },
+    { ...FLAN, weight: 1 },
+    { ...LOOKUPS, weight: 0.5 },
+  ],
+};
+
 // stage 1.5: two-image lookups before SFT (not in the paper, whose 2-stage mix learns them from
 // real data at scale). The multi-image benchmark asks which image has a named object and whether
 // two views show the same landmark; in SFT's mix those lookups are ~1% of the answers and were never
@@ -205,18 +241,9 @@ const COMMON = {
 // world 1. Measured (2026-12-07, world seeds 0-3, then the preset's SFT with the lookups kept in its
 // mix): 1,000 steps, multi-image clear on worlds 0 and 2; 1,500 steps on worlds 0-3 (README)
 const TINY_LOOKUPS: TrainFragment & { datasets: WorldDataset[] } = {
-  ...COMMON,
-  tune_vision_tower: false,
-  tune_mm_projector: true,
-  tune_language_model: true,
-  learning_rate: 1.5e-3,
-  warmup_ratio: 0.03,
-  per_device_train_batch_size: 16,
-  model_max_length: 192,
-  packing: true,
+  // SFT's settings (what trains, the rate, batch, length, template), on the lookups
+  ...TINY_SFT,
   max_steps: 1500,
-  logging_steps: 50,
-  conv_template: "hermes-2",
   datasets: [
     { ...LOOKUPS, weight: 3 },
     { ...FLAN, weight: 1 },
@@ -318,40 +345,7 @@ const WORLD_TINY: RecipePreset = {
     datasets: [{ ...PAIRS, weight: 1 }],
   },
   lookups: TINY_LOOKUPS,
-  sft: {
-    ...COMMON,
-    // the tower stays as stage 1 left it (LLaVA's SFT; VILA1.5 tunes it): measured on two world
-    // seeds, 3 and 2 of 5 visual benchmarks clearly above both baselines instead of 3 and 1, and
-    // a 15% faster stage
-    tune_vision_tower: false,
-    tune_mm_projector: true,
-    tune_language_model: true,
-    // 1.5e-3: measured (world seed 0, 600 steps of the old mix, the same stage-1 checkpoint, all
-    // questions, image vs withheld), VQA 40.0 vs 34.8, textvqa 15.5 vs 6.2, knowledge 10.1 vs 0.0,
-    // captions 102.3 vs 31.6, multi-image 54.7 vs 41.7: 5 of 5 clear; at 1e-3 VQA 37.2 vs 32.7 and
-    // captions 87.1; at 2e-3 multi-image 57.9 vs 54.7 and captions 65.0; at 5e-4 knowledge 1.0
-    learning_rate: 1.5e-3,
-    warmup_ratio: 0.03,
-    per_device_train_batch_size: 16,
-    model_max_length: 192,
-    packing: true,
-    // 800 steps on the world's larger SFT mix (world preset tiny: 600 two-image conversations, 20 views
-    // per landmark): measured (AMD, world seeds 0 / 1 / 2, every question, before the multi-image fix)
-    // 5 / 5 / 4 of 5 visual benchmarks clear against 3 / 3 / 4 with 600 steps on the old mix; with the
-    // fixed multi-image benchmark 4 / 5 / 4 (and 3 on seed 3), multi-image clear on seed 1 only; on its
-    // 600-question version (2026-12-06, later) clear on none; 1,000 steps or 1,200 two-image
-    // conversations did not change that on world 0 (README)
-    max_steps: 800,
-    logging_steps: 50,
-    // VILA1.5-40B's template: its system prompt is 4 words; vicuna_v1's (26 words) would be half
-    // of every short SFT sample for a model this small
-    conv_template: "hermes-2",
-    datasets: [
-      { ...SFT, weight: 3 },
-      { ...FLAN, weight: 1 },
-      { ...LOOKUPS, weight: 0.5 },
-    ],
-  },
+  sft: TINY_SFT,
   eval: {
     after: ["align", "pretrain", "sft"],
     benchmarks: ALL_BENCHES,
