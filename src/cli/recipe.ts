@@ -20,10 +20,12 @@ const SPEC: Record<string, OptionSpec> = {
 };
 
 const SUMMARY = `Run a recipe: generate the world, train the tokenizer, the base LLM and the vision tower,
-then VILA stages 0 (align), 1 (pre-train) and 2 (SFT), evaluating after each. Finished stages are
-cached under OUT/<stage>-<hash> and reused. Any other --section.key=value overrides the preset, e.g.
+then VILA stages 0 (align), 1 (pre-train), the preset's stage 1.5 (lookups, where it has one) and 2
+(SFT), evaluating after each. Finished stages are cached under OUT/<stage>-<hash> and reused.
+Any other --section.key=value overrides the preset, e.g.
   vila recipe world-tiny --sft.max_steps=300 --eval.limit=50 --model.llm.hidden_size=192
-Sections: world, tokenizer, model, text_tower, base_llm, vision_tower, align, pretrain, sft, eval.`;
+Sections: world, tokenizer, model, text_tower, base_llm, vision_tower, align, pretrain, lookups, sft,
+eval.`;
 
 export async function run(argv: string[]): Promise<number> {
   const own: string[] = [];

@@ -104,7 +104,7 @@ export interface RecipePreset {
   sft: TrainFragment & { datasets: WorldDataset[] };
   eval: {
     /** stages evaluated after they finish: base_llm (on the text-only raw benchmarks), align,
-     * pretrain, sft */
+     * pretrain, lookups, sft */
     after: string[];
     benchmarks: string[];
     /** shot counts tried where a benchmark supports them (0 always runs) */
@@ -252,7 +252,7 @@ const TINY_LOOKUPS: TrainFragment & { datasets: WorldDataset[] } = {
 
 const WORLD_TINY: RecipePreset = {
   name: "world-tiny",
-  describe: "the main job: world, base models, stages 0-2 and evaluation in minutes on 2 cores",
+  describe: "the main job: world, base models, stages 0-2 (and 1.5) and evaluation in minutes on 2 cores",
   world: { preset: "tiny", seed: 0, dir: "" },
   // hermes-2's markers as single tokens (sft.conv_template)
   tokenizer: { vocab_size: 2048, min_frequency: 2, special_tokens: ["<|im_start|>", "<|im_end|>"] },

@@ -60,7 +60,7 @@ export function resolveRecipe(name: string, overrides: string[] = []): RecipePre
 }
 
 /**
- * Apply `section.key=value` overrides to a preset. Training sections (base_llm, align, pretrain, sft)
+ * Apply `section.key=value` overrides to a preset. Training sections (base_llm, align, pretrain, lookups, sft)
  * take any trainer config key, typed by the trainer's schema; other sections take only the keys the
  * preset has, typed like the value they replace (lists and objects as JSON/YAML flow text).
  * @example applyRecipeOverrides(RECIPES["world-tiny"], ["sft.max_steps=300", "eval.limit=50"])
