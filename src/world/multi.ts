@@ -110,6 +110,7 @@ export function sceneComparison(a: Scene, b: Scene, rng: Rng): MultiQa {
   if (shared.length > 0) return bothQa(a, b, shared, rng);
   const which = whichQa(a, b, rng);
   if (which) return which;
+  // every object is in both images: a count question instead
   const shape = rng.pick(SHAPE_NAMES);
   const t = [...a.objects, ...b.objects].filter((o) => o.shape === shape).length;
   return {

@@ -3,7 +3,7 @@
 // {"from": "gpt", "value": ...}, ...]}. Counting, colours, shapes, sizes, positions, relations,
 // reading signs, landmark names (all landmarks) and landmark facts (non-held-out only), brief
 // captions, detailed descriptions, two-image comparisons, and step-by-step answers to composite
-// questions.
+// questions. Beside it, in the same format, the two-image lookup conversations (makeLookups).
 
 import { streamRng, type WorldContext } from "./context.js";
 import { detailedCaption, shortCaption } from "./describe.js";
