@@ -19,7 +19,7 @@ import {
 import { EXECUTORS, type StageContext } from "./executors.js";
 import type { RecipePreset } from "./presets.js";
 import { type RecipeReportFiles, writeRecipeReport } from "./report.js";
-import { buildStages, resolveRecipe, type Stage } from "./stages.js";
+import { buildStages, resolveRecipe, type Stage, TRAIN_SECTIONS, TRAIN_STAGES } from "./stages.js";
 
 export interface RecipeRunOptions {
   /** a preset name (RECIPES) */
@@ -115,7 +115,7 @@ export async function runRecipe(opts: RecipeRunOptions): Promise<RecipeResult> {
     }
     // an unfinished folder of a training stage keeps its checkpoints (the trainer resumes); any
     // other leftover (or everything, with force) is removed
-    const training = ["base_llm", "align", "pretrain", "lookups", "sft"].includes(stage.kind);
+    const training = (TRAIN_SECTIONS as readonly string[]).includes(stage.kind);
     if (fs.existsSync(dir) && (opts.force || !training)) fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     log(`${stage.name}: running (${stage.kind}) in ${dir}`);
@@ -169,7 +169,7 @@ export async function runRecipe(opts: RecipeRunOptions): Promise<RecipeResult> {
 
   const lastTrain = [...runs]
     .reverse()
-    .find((r) => r.record && ["sft", "lookups", "pretrain", "align"].includes(r.stage.kind));
+    .find((r) => r.record && (TRAIN_STAGES as readonly string[]).includes(r.stage.kind));
   const finalCheckpoint = lastTrain?.record
     ? outputPath(lastTrain.dir, lastTrain.record, "checkpoint")
     : null;

@@ -41,7 +41,8 @@ export interface Stage {
  * stages 1 and 2) is optional: a preset without it (null) goes from pretrain to sft. */
 export const TRAIN_STAGES = ["align", "pretrain", "lookups", "sft"] as const;
 export type TrainStageName = (typeof TRAIN_STAGES)[number];
-const TRAIN_SECTIONS = ["base_llm", "align", "pretrain", "lookups", "sft"] as const;
+/** Every stage that trains the LLM: the base LLM and the training stages. */
+export const TRAIN_SECTIONS = ["base_llm", ...TRAIN_STAGES] as const;
 /** The stages an eval stage can follow: the base LLM (text-only benchmarks) and the training stages. */
 const EVAL_AFTER = ["base_llm", ...TRAIN_STAGES] as const;
 /** The benchmarks without images: the only ones a base LLM (no vision tower yet) is evaluated on. */
