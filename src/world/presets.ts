@@ -135,7 +135,8 @@ export const PRESETS: Record<string, WorldPreset> = {
     scene: { ...HARD, maxObjects: 7, overlap: 0.7, noise: 8 },
     pairs: { objects: 6000, signs: 2500, landmarkViews: 20 },
     mmc4: { docs: 2500, wordsPerImage: 130 },
-    sft: { objects: 4000, signs: 1500, landmarkViews: 8, multi: 800, lookups: 0 },
+    // and 4,000 two-image lookup conversations for the recipe's stage 1.5 (as world-tiny's)
+    sft: { objects: 4000, signs: 1500, landmarkViews: 8, multi: 800, lookups: 4000 },
     flan: { items: 12_000 },
     // binding-heavy: three quarters of 6M words in episodes, 9 in 11 of them bindings or naming.
     // Measured (world seed 0, the base LLM's 3000 steps, raw icl_text on 300 episodes at 0 / 2 / 4 / 8
