@@ -454,8 +454,7 @@ const WORLD_SMALL: RecipePreset = {
     batch: 64,
     eval_size: 256,
   },
-  // world-tiny's 300 steps (150 before 2026-12-07's stop 29)
-  align: { ...WORLD_TINY.align },
+  // align: world-tiny's 300 steps, inherited (150 before 2026-12-07's stop 29)
   // Stage 1 mostly on pairs, at world-tiny's rate (1e-3; projector 3e-3), with documents and text
   // beside them so the base LLM's in-context learning survives. Measured (world seed 0, the same
   // base LLM and tower, 2026-12-07), after SFT, every question: 600 steps of pairs 1 : documents 1 :
@@ -484,7 +483,7 @@ const WORLD_SMALL: RecipePreset = {
   lookups: { ...TINY_LOOKUPS, logging_steps: 25 },
   // world-tiny's SFT (1,200 steps): measured on the fresh run's stage-1.5 checkpoint, VQA 37.2 against
   // the prior's 33.1 (34.3 after 800 steps), captions 74.4 (44.0), multi-image 65.6 (63.1): 4 of 5
-  sft: { ...WORLD_TINY.sft, logging_steps: 25 },
+  sft: { ...TINY_SFT, logging_steps: 25 },
   eval: {
     ...WORLD_TINY.eval,
     // the base LLM too (icl_text, raw): text in-context learning shows there first
