@@ -390,6 +390,8 @@ export interface EvalRow {
   count: number;
   seconds: number;
   generated_tokens: number;
+  /** the first question's whole prompt as the model was given it (template, demonstrations) */
+  first_prompt?: string;
 }
 
 /** What an eval stage writes to eval.json. */
@@ -469,6 +471,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
         batchSize: c.batch_size,
         maxNewTokens: wb.name === "captions" ? c.caption_max_new_tokens : c.max_new_tokens,
         convMode: c.raw_benchmarks.includes(wb.name) ? "raw" : c.conv_mode,
+        ...(c.demo_templates[wb.name] !== undefined ? { demoTemplate: c.demo_templates[wb.name] } : {}),
         withholdImage: run.withhold,
         signal: ctx.signal,
       });
@@ -485,6 +488,7 @@ async function runEval(ctx: StageContext): Promise<StageOutput> {
         count: r.count,
         seconds: r.timings.seconds,
         generated_tokens: r.timings.generatedTokens,
+        first_prompt: r.predictions[0]?.prompt,
       });
       generated += r.timings.generatedTokens;
       seconds += r.timings.seconds;

@@ -123,6 +123,9 @@ export interface RecipePreset {
     /** benchmarks prompted raw (no template) after every stage: their in-context episodes are text
      * as the base LLM was pre-trained on it, the paper's `<img>caption <img>caption <img>` form */
     raw_benchmarks: string[];
+    /** k-shot demonstration templates ({question}, {answer}) of the benchmarks whose demonstrations
+     * are not written the default way, "{question} {answer}\n" (src/eval/prompts.ts) */
+    demo_templates: Record<string, string>;
     /** stages whose 0-shot runs are repeated with every image replaced by the mean image */
     withhold_image_after: string[];
     seed: number;
@@ -364,6 +367,13 @@ const WORLD_TINY: RecipePreset = {
     caption_max_new_tokens: 32,
     conv_mode: "hermes-2",
     raw_benchmarks: ["icl", "icl_text"],
+    // the image episodes as the interleaved documents write them (an image, its sentence, a full
+    // stop; the next image straight after: "<image>this is a dax.<image>this is a"), the text
+    // episodes as the corpus writes them (one line each, the default). Measured (world-small, world
+    // seed 0, the stage-1 checkpoint, 300 episodes at 2 / 4 / 8 shots): 45.0 / 49.0 / 50.3 against
+    // 38.3 / 30.7 / 28.7 with a newline after each demonstration; copying a demonstrated word
+    // scores 46.3 / 45.0 / 46.3
+    demo_templates: { icl: "{question} {answer}." },
     withhold_image_after: ["pretrain", "sft"],
     seed: 0,
   },

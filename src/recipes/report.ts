@@ -389,6 +389,9 @@ export function writeRecipeReport(outDir: string, r: RecipeReportInput): RecipeR
   const lastStage = [...evals.keys()].pop();
   const byTypeNote = `By question type after ${STAGE_LABEL[lastStage ?? ""] ?? lastStage}, 0-shot: with the images, with them withheld, each type's most frequent answer in the training data, and among the evaluated questions (an oracle).`;
   const statements = effects(evals);
+  const demoTemplates = Object.entries(p.eval.demo_templates)
+    .map(([b, t]) => `; ${b}'s demonstrations ${JSON.stringify(t)}`)
+    .join("");
   const facts: [string, string][] = [
     ["recipe", `${p.name}: ${p.describe}`],
     ["status", r.stopped ? "interrupted (re-run the same command to resume)" : "finished"],
@@ -405,7 +408,7 @@ export function writeRecipeReport(outDir: string, r: RecipeReportInput): RecipeR
     ],
     [
       "evaluation",
-      `the first ${p.eval.limit} questions of each benchmark, the first ${p.eval.final_limit} after the last evaluated stage (a smaller benchmark whole); greedy, conv mode ${p.eval.conv_mode}${p.eval.raw_benchmarks.length ? ` (${p.eval.raw_benchmarks.join(", ")} raw: no template)` : ""}; scores in percent (CIDEr x 100)`,
+      `the first ${p.eval.limit} questions of each benchmark, the first ${p.eval.final_limit} after the last evaluated stage (a smaller benchmark whole); greedy, conv mode ${p.eval.conv_mode}${p.eval.raw_benchmarks.length ? ` (${p.eval.raw_benchmarks.join(", ")} raw: no template)` : ""}${demoTemplates}; scores in percent (CIDEr x 100)`,
     ],
   ];
   const md = [

@@ -191,6 +191,16 @@ export function checkPreset(p: RecipePreset): void {
     for (const b of p.eval[list])
       if (!(BENCH_NAMES as readonly string[]).includes(b))
         throw new ConfigError(`${where}: eval.${list}: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`);
+  for (const [b, t] of Object.entries(p.eval.demo_templates)) {
+    if (!(BENCH_NAMES as readonly string[]).includes(b))
+      throw new ConfigError(
+        `${where}: eval.demo_templates: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`,
+      );
+    if (typeof t !== "string" || !t.includes("{question}") || !t.includes("{answer}"))
+      throw new ConfigError(
+        `${where}: eval.demo_templates.${b}: expected a string with {question} and {answer}, got ${JSON.stringify(t)}`,
+      );
+  }
   for (const s of p.eval.after)
     if (!(EVAL_AFTER as readonly string[]).includes(s))
       throw new ConfigError(`${where}: eval.after: "${s}" is not a trained stage (${EVAL_AFTER.join(", ")})`);

@@ -138,8 +138,10 @@ ${table(
 **k-shot protocol.** For the in-context benchmarks use \`demos.slice(0, k)\` for k in
 ${L.ICL_SHOTS.join("/")}: the first two demonstrations always show both bound words, so 2 shots
 suffice in principle and 0 shots cannot know the (fresh, random) word. Suggested prompt (the
-paper's \`<img>caption ... <img>\` form): for each demo \`<image>\\n{text} {answer}\\n\`, then
-\`<image>\\n{text}\` (text-only: the same without \`<image>\\n\`). For the other image benchmarks,
+paper's \`<img>caption ... <img>\` form, written as the pre-training data write it): for images,
+as \`${L.MMC4_JSONL}\` writes an image and its sentence, each demo \`<image>{text} {answer}.\`, then
+\`<image>{text}\`; for text, as the corpus writes an episode, each demo a line \`{text} {answer}\`,
+then \`{text}\`. For the other image benchmarks,
 k-shot demonstrations come from their \`support.jsonl\`.
 
 ## Landmarks and the held-out composition test

@@ -14,6 +14,7 @@ import { demoMajorityBaseline } from "../../src/eval/score.js";
 import { loadVila } from "../../src/io/model.js";
 import { openSafetensors } from "../../src/io/safetensors.js";
 import { FINISHED_FILE, readFinished, stageHash } from "../../src/recipes/cache.js";
+import type { EvalRow } from "../../src/recipes/executors.js";
 import { RECIPES, type RecipePreset } from "../../src/recipes/presets.js";
 import { type RecipeResult, runRecipe } from "../../src/recipes/run.js";
 import { applyRecipeOverrides, buildStages, checkPreset, resolveRecipe } from "../../src/recipes/stages.js";
@@ -169,6 +170,19 @@ describe("world-smoke recipe", () => {
     // eval_sft is the smoke recipe's only (so its last) eval stage: final_limit is its limit
     const ev = await smoke(out, ["eval.final_limit=2"]);
     assert.deepEqual(ev.ran, ["eval_sft"]);
+    // a benchmark's demonstration template reaches its k-shot prompts (the default: one line each)
+    const firstPrompt = (r: RecipeResult, stage: string, bench: string, shots: number) => {
+      const dir = r.stages.find((s) => s.stage.name === stage)!.dir;
+      const rows = JSON.parse(fs.readFileSync(path.join(dir, "eval.json"), "utf8")).rows as EvalRow[];
+      return rows.find((row) => row.bench === bench && row.shots === shots)!.first_prompt as string;
+    };
+    const plain = firstPrompt(first, "eval_sft", "icl_text", 4);
+    assert.equal(plain.split("\n").length, 5, plain);
+    const dt = await smoke(out, ["eval.demo_templates={icl_text: '{question} {answer};'}"]);
+    assert.deepEqual(dt.ran, ["eval_base_llm", "eval_sft"]);
+    const custom = firstPrompt(dt.r, "eval_sft", "icl_text", 4);
+    assert.equal(custom.split(";").length, 5, custom);
+    assert.equal(custom, plain.replaceAll("\n", ";"));
     const tower = await smoke(out, ["vision_tower.lr=1e-3"]);
     assert.deepEqual(tower.ran, ["vision_tower", "align", "pretrain", "lookups", "sft", "eval_sft"]);
     // the variants' folders sit beside the first run's, which is still cached
@@ -358,6 +372,18 @@ describe("bad input fails before any work", () => {
       "world-smoke",
       ["eval.raw_benchmarks=[icl, icl_txt]"],
       /eval.raw_benchmarks: unknown benchmark "icl_txt"/,
+    ],
+    [
+      "a demonstration template for an unknown benchmark",
+      "world-smoke",
+      ["eval.demo_templates={icl_txt: '{question} {answer}.'}"],
+      /eval.demo_templates: unknown benchmark "icl_txt"/,
+    ],
+    [
+      "a demonstration template without its answer",
+      "world-smoke",
+      ["eval.demo_templates={icl: '{question}.'}"],
+      /eval.demo_templates.icl: expected a string with \{question\} and \{answer\}, got "\{question\}."/,
     ],
     [
       "an eval after a stage that does not exist",
