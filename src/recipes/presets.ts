@@ -12,8 +12,8 @@
 //   world-small  40-50 minutes: a bigger world and longer schedules, where in-context learning and
 //                the paper's effects can start to appear (world-calibration.md); measured (README):
 //                text in-context learning appears in the base LLM (icl_text 85-100 at 2-8 shots
-//                against 50 for copying; two runs) and survives stage 1, image in-context learning does not
-//                appear; with a stage 1 mostly on pairs and world-tiny's stage 1.5, 4 of 5 visual
+//                against 50 for copying; two runs) and survives stage 1, image in-context learning
+//                does not appear; with a stage 1 mostly on pairs and world-tiny's stage 1.5, 4 of 5 visual
 //                benchmarks clearly above their baselines (VQA 4.1 points over the prior, not 5)
 
 import type { LlamaConfig } from "../models/llm/llama.js";
@@ -471,8 +471,9 @@ const WORLD_SMALL: RecipePreset = {
   // text 0.5 at 5e-4 (the preset before) captions CIDEr 26.8 against 33.0 for the most frequent
   // caption, 1 of 5 visual benchmarks clear; 600 steps of 3 : 1 : 0.5 at 1e-3, captions 30.9; these
   // 1,500 steps of 6 : 1 : 0.5, captions 50.1 (18.6 withheld), 2 of 5, icl_text after stage 1
-  // 89 / 95 / 96 at 2 / 4 / 8 shots (93 / 99 / 99 before; 65 / 74 / 72 on a fresh run's base LLM); pairs alone (world-tiny's stage 1),
-  // icl_text 51 / 58 / 58 after stage 1: text in-context learning lost
+  // 89 / 95 / 96 at 2 / 4 / 8 shots (93 / 99 / 99 before; 65 / 74 / 72 on a fresh run's base LLM);
+  // pairs alone (world-tiny's stage 1), icl_text 51 / 58 / 58 after stage 1: text in-context
+  // learning lost
   pretrain: {
     ...WORLD_TINY.pretrain,
     per_device_train_batch_size: 16,

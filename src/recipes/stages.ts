@@ -187,20 +187,20 @@ export function checkPreset(p: RecipePreset): void {
     for (const k of RECIPE_OWNED)
       if (k in frag) throw new ConfigError(`${where}: ${s}.${k} is set by the recipe; remove it`);
   }
-  for (const list of ["benchmarks", "raw_benchmarks"] as const)
-    for (const b of p.eval[list])
+  const named: [string, readonly string[]][] = [
+    ["benchmarks", p.eval.benchmarks],
+    ["raw_benchmarks", p.eval.raw_benchmarks],
+    ["demo_templates", Object.keys(p.eval.demo_templates)],
+  ];
+  for (const [list, names] of named)
+    for (const b of names)
       if (!(BENCH_NAMES as readonly string[]).includes(b))
         throw new ConfigError(`${where}: eval.${list}: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`);
-  for (const [b, t] of Object.entries(p.eval.demo_templates)) {
-    if (!(BENCH_NAMES as readonly string[]).includes(b))
-      throw new ConfigError(
-        `${where}: eval.demo_templates: unknown benchmark "${b}" (${BENCH_NAMES.join(", ")})`,
-      );
+  for (const [b, t] of Object.entries(p.eval.demo_templates))
     if (typeof t !== "string" || !t.includes("{question}") || !t.includes("{answer}"))
       throw new ConfigError(
         `${where}: eval.demo_templates.${b}: expected a string with {question} and {answer}, got ${JSON.stringify(t)}`,
       );
-  }
   for (const s of p.eval.after)
     if (!(EVAL_AFTER as readonly string[]).includes(s))
       throw new ConfigError(`${where}: eval.after: "${s}" is not a trained stage (${EVAL_AFTER.join(", ")})`);
