@@ -1,0 +1,81 @@
+// Variants of a world's `icl` benchmark that ask where image in-context learning fails
+// (docs/ARCHITECTURE.md, "In-context learning over images"). Each keeps the episodes, their
+// demonstrations' order and answers, and the benchmark's annotations:
+//   identical  the query's image is the image of the first demonstration with the answer: matching
+//              two identical images is enough
+//   text       no images: each image's words in its place ("the purple circle is a"), the text twin
+//              of the task; the query names the bound attribute (colour or shape) of the answer's
+//              first demonstration and the other attribute of the other word's first one, so only the
+//              binding decides
+//   described  the text twin with each image kept in front of its words ("<image>the purple circle
+//              is a"): the words alone give the answer
+// Usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR
+// then e.g. vila eval --model CK --bench OUT_DIR/text/questions.jsonl,OUT_DIR/text/annotations.json
+//   --image-folder WORLD_DIR --shots 8 --conv-mode raw --demo-template '{question} {answer}\n'
+import fs from "node:fs";
+import path from "node:path";
+
+const [world, out] = process.argv.slice(2);
+if (!out) {
+  console.error("usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR");
+  process.exit(2);
+}
+const bench = path.join(world, "bench", "icl");
+const readLines = (f) =>
+  fs
+    .readFileSync(f, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      try {
+        return JSON.parse(l);
+      } catch (e) {
+        throw new Error(`${f}:${i + 1}: ${e.message}`);
+      }
+    });
+const annotationsFile = path.join(bench, "annotations.json");
+const truth = new Map(
+  JSON.parse(fs.readFileSync(annotationsFile, "utf8")).annotations.map((a) => [
+    a.question_id,
+    a.multiple_choice_answer,
+  ]),
+);
+// support image -> "colour shape"
+const words = new Map(readLines(path.join(bench, "support.jsonl")).map((s) => [s.image, s.answer]));
+const describe = (image) => {
+  const w = words.get(image);
+  if (!w) throw new Error(`${bench}/support.jsonl: no words for demonstration image ${image}`);
+  return w.split(" ");
+};
+
+const probes = { identical: [], text: [], described: [] };
+for (const q of readLines(path.join(bench, "questions.jsonl"))) {
+  const answer = truth.get(q.question_id);
+  const same = q.demos.find((d) => d.answer === answer);
+  const other = q.demos.find((d) => d.answer !== answer);
+  if (!same || !other)
+    throw new Error(`${bench}/questions.jsonl: question ${q.question_id} needs demonstrations of two words`);
+  const [c1, s1] = describe(same.image);
+  const [c2, s2] = describe(other.image);
+  const query = q.category === "colour_binding" ? `the ${c1} ${s2} is a` : `the ${c2} ${s1} is a`;
+  const sentence = (d) => `the ${describe(d.image).join(" ")} is a`;
+  probes.identical.push({ ...q, image: same.image });
+  probes.text.push({
+    question_id: q.question_id,
+    text: query,
+    category: q.category,
+    demos: q.demos.map((d) => ({ text: sentence(d), answer: d.answer })),
+  });
+  probes.described.push({
+    ...q,
+    text: `<image>${query}`,
+    demos: q.demos.map((d) => ({ ...d, text: `<image>${sentence(d)}` })),
+  });
+}
+for (const [name, rows] of Object.entries(probes)) {
+  const dir = path.join(out, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "questions.jsonl"), `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
+  fs.copyFileSync(annotationsFile, path.join(dir, "annotations.json"));
+  console.log(`${dir}: ${rows.length} questions`);
+}
