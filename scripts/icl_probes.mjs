@@ -9,6 +9,8 @@
 //              binding decides
 //   described  the text twin with each image kept in front of its words ("<image>the purple circle
 //              is a"): the words alone give the answer
+//   padded     the text twin with a plain 14-word sentence in front of each demonstration and the
+//              query, about as many tokens as an image: whether binding survives the distance
 // Usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR
 // then e.g. vila eval --model CK --bench OUT_DIR/text/questions.jsonl,OUT_DIR/text/annotations.json
 //   --image-folder WORLD_DIR --shots 8 --conv-mode raw --demo-template '{question} {answer}\n'
@@ -48,7 +50,8 @@ const describe = (image) => {
   return w.split(" ");
 };
 
-const probes = { identical: [], text: [], described: [] };
+const PAD = "here is one more picture for the game that the children like to play. ";
+const probes = { identical: [], text: [], described: [], padded: [] };
 for (const q of readLines(path.join(bench, "questions.jsonl"))) {
   const answer = truth.get(q.question_id);
   const same = q.demos.find((d) => d.answer === answer);
@@ -65,6 +68,12 @@ for (const q of readLines(path.join(bench, "questions.jsonl"))) {
     text: query,
     category: q.category,
     demos: q.demos.map((d) => ({ text: sentence(d), answer: d.answer })),
+  });
+  probes.padded.push({
+    question_id: q.question_id,
+    text: PAD + query,
+    category: q.category,
+    demos: q.demos.map((d) => ({ text: PAD + sentence(d), answer: d.answer })),
   });
   probes.described.push({
     ...q,
