@@ -11,11 +11,13 @@
 //              is a"): the words alone give the answer
 //   padded     the text twin with a plain 14-word sentence in front of each demonstration and the
 //              query, about as many tokens as an image: whether binding survives the distance
-// Usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR
+// Usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR   (needs `npm run build`: imports dist/)
 // then e.g. vila eval --model CK --bench OUT_DIR/text/questions.jsonl,OUT_DIR/text/annotations.json
 //   --image-folder WORLD_DIR --shots 8 --conv-mode raw --demo-template '{question} {answer}\n'
 import fs from "node:fs";
 import path from "node:path";
+import { readJsonl } from "../dist/src/data/jsonl.js";
+import { readGroundTruth, referenceAnswer } from "../dist/src/eval/benchmarks.js";
 
 const [world, out] = process.argv.slice(2);
 if (!out) {
@@ -23,37 +25,34 @@ if (!out) {
   process.exit(2);
 }
 const bench = path.join(world, "bench", "icl");
-const readLines = (f) =>
-  fs
-    .readFileSync(f, "utf8")
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      try {
-        return JSON.parse(l);
-      } catch (e) {
-        throw new Error(`${f}:${i + 1}: ${e.message}`);
-      }
-    });
+const readAll = async (file) => {
+  const rows = [];
+  for await (const { value } of readJsonl(file)) rows.push(value);
+  return rows;
+};
 const annotationsFile = path.join(bench, "annotations.json");
-const truth = new Map(
-  JSON.parse(fs.readFileSync(annotationsFile, "utf8")).annotations.map((a) => [
-    a.question_id,
-    a.multiple_choice_answer,
-  ]),
-);
+// the eval's own reference answer of each question
+const truth = readGroundTruth([annotationsFile], "exact");
 // support image -> "colour shape"
-const words = new Map(readLines(path.join(bench, "support.jsonl")).map((s) => [s.image, s.answer]));
+const words = new Map((await readAll(path.join(bench, "support.jsonl"))).map((s) => [s.image, s.answer]));
 const describe = (image) => {
   const w = words.get(image);
   if (!w) throw new Error(`${bench}/support.jsonl: no words for demonstration image ${image}`);
   return w.split(" ");
 };
+const sentence = (d) => `the ${describe(d.image).join(" ")} is a`;
+// the text twin of a question, each line behind `prefix`; `keep` copies the demonstrations' and the
+// query's own fields (the images) into it
+const twin = (q, query, prefix, keep) => ({
+  ...(keep ? q : { question_id: q.question_id, category: q.category }),
+  text: prefix + query,
+  demos: q.demos.map((d) => ({ ...(keep ? d : {}), text: prefix + sentence(d), answer: d.answer })),
+});
 
 const PAD = "here is one more picture for the game that the children like to play. ";
 const probes = { identical: [], text: [], described: [], padded: [] };
-for (const q of readLines(path.join(bench, "questions.jsonl"))) {
-  const answer = truth.get(q.question_id);
+for (const q of await readAll(path.join(bench, "questions.jsonl"))) {
+  const answer = referenceAnswer(truth, String(q.question_id));
   const same = q.demos.find((d) => d.answer === answer);
   const other = q.demos.find((d) => d.answer !== answer);
   if (!same || !other)
@@ -61,25 +60,10 @@ for (const q of readLines(path.join(bench, "questions.jsonl"))) {
   const [c1, s1] = describe(same.image);
   const [c2, s2] = describe(other.image);
   const query = q.category === "colour_binding" ? `the ${c1} ${s2} is a` : `the ${c2} ${s1} is a`;
-  const sentence = (d) => `the ${describe(d.image).join(" ")} is a`;
   probes.identical.push({ ...q, image: same.image });
-  probes.text.push({
-    question_id: q.question_id,
-    text: query,
-    category: q.category,
-    demos: q.demos.map((d) => ({ text: sentence(d), answer: d.answer })),
-  });
-  probes.padded.push({
-    question_id: q.question_id,
-    text: PAD + query,
-    category: q.category,
-    demos: q.demos.map((d) => ({ text: PAD + sentence(d), answer: d.answer })),
-  });
-  probes.described.push({
-    ...q,
-    text: `<image>${query}`,
-    demos: q.demos.map((d) => ({ ...d, text: `<image>${sentence(d)}` })),
-  });
+  probes.text.push(twin(q, query, "", false));
+  probes.padded.push(twin(q, query, PAD, false));
+  probes.described.push(twin(q, query, "<image>", true));
 }
 for (const [name, rows] of Object.entries(probes)) {
   const dir = path.join(out, name);
