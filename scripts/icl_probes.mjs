@@ -11,6 +11,8 @@
 //              is a"): the words alone give the answer
 //   padded     the text twin with a plain 14-word sentence in front of each demonstration and the
 //              query, about as many tokens as an image: whether binding survives the distance
+//   captioned  the text twin in the image task's own form: each image's caption, then its prompt
+//              ("a purple circle. this is a"); the corpus's captioned naming episodes (icl.ts) teach it
 // Usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR   (needs `npm run build`: imports dist/)
 // then e.g. vila eval --model CK --bench OUT_DIR/text/questions.jsonl,OUT_DIR/text/annotations.json
 //   --image-folder WORLD_DIR --shots 8 --conv-mode raw --demo-template '{question} {answer}\n'
@@ -40,17 +42,22 @@ const describe = (image) => {
   if (!w) throw new Error(`${bench}/support.jsonl: no words for demonstration image ${image}`);
   return w.split(" ");
 };
-const sentence = (d) => `the ${describe(d.image).join(" ")} is a`;
+const named = (d) => `the ${describe(d.image).join(" ")} is a`;
+const article = (w) => (/^[aeiou]/.test(w) ? "an" : "a");
+const captioned = (d) => {
+  const [c, s] = describe(d.image);
+  return `${article(c)} ${c} ${s}. ${d.text}`;
+};
 // the text twin of a question, each line behind `prefix`; `keep` copies the demonstrations' and the
 // query's own fields (the images) into it
-const twin = (q, query, prefix, keep) => ({
+const twin = (q, query, prefix, keep, sentence = named) => ({
   ...(keep ? q : { question_id: q.question_id, category: q.category }),
   text: prefix + query,
   demos: q.demos.map((d) => ({ ...(keep ? d : {}), text: prefix + sentence(d), answer: d.answer })),
 });
 
 const PAD = "here is one more picture for the game that the children like to play. ";
-const probes = { identical: [], text: [], described: [], padded: [] };
+const probes = { identical: [], text: [], described: [], padded: [], captioned: [] };
 for (const q of await readAll(path.join(bench, "questions.jsonl"))) {
   const answer = referenceAnswer(truth, String(q.question_id));
   const same = q.demos.find((d) => d.answer === answer);
@@ -59,11 +66,13 @@ for (const q of await readAll(path.join(bench, "questions.jsonl"))) {
     throw new Error(`${bench}/questions.jsonl: question ${q.question_id} needs demonstrations of two words`);
   const [c1, s1] = describe(same.image);
   const [c2, s2] = describe(other.image);
-  const query = q.category === "colour_binding" ? `the ${c1} ${s2} is a` : `the ${c2} ${s1} is a`;
+  const [c, s] = q.category === "colour_binding" ? [c1, s2] : [c2, s1];
+  const query = `the ${c} ${s} is a`;
   probes.identical.push({ ...q, image: same.image });
   probes.text.push(twin(q, query, "", false));
   probes.padded.push(twin(q, query, PAD, false));
   probes.described.push(twin(q, query, "<image>", true));
+  probes.captioned.push(twin(q, `${article(c)} ${c} ${s}. ${q.text}`, "", false, captioned));
 }
 for (const [name, rows] of Object.entries(probes)) {
   const dir = path.join(out, name);

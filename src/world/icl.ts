@@ -5,7 +5,16 @@
 // tokens with half of them episodes) and the text-only in-context benchmark.
 
 import type { Rng } from "./rng.js";
-import { CITIES, COLOUR_NAMES, NONCE_WORDS, NUMBER_WORDS, SHAPE_NAMES, SIGN_WORDS } from "./vocab.js";
+import {
+  CITIES,
+  COLOUR_NAMES,
+  NONCE_WORDS,
+  NUMBER_WORDS,
+  SETTING_NAMES,
+  SHAPE_NAMES,
+  SIGN_WORDS,
+  SIZE_NAMES,
+} from "./vocab.js";
 
 const VALUE_FAMILIES: readonly (readonly string[])[] = [
   COLOUR_NAMES,
@@ -64,6 +73,41 @@ export function namingShots(rng: Rng, ways: number, n: number): Shot[] {
   });
 }
 
+const CAPTION_PREFIXES = ["", "", "a picture of ", "photo: ", "an image with ", "stock image of "];
+const TEXTURE_WORDS = ["", "", "fading ", "striped ", "checkered ", "speckled "];
+const ASIDES = [
+  "look at the next one.",
+  "here is another picture.",
+  "the children liked this game very much.",
+  "we kept going.",
+  "then a new picture came up on the wall of the room.",
+  "it was late in the day.",
+  "and one more.",
+];
+
+/** A caption of one object as the pairs write it ("a picture of a small red circle on a striped
+ * sea background."): what an image's tokens come to stand for after alignment. */
+function objectCaption(rng: Rng, colour: string, shape: string): string {
+  const size = rng.chance(0.5) ? `${rng.pick(SIZE_NAMES)} ` : "";
+  const a = size || !/^[aeiou]/.test(colour) ? "a" : "an";
+  const bg = rng.chance(0.6) ? ` on a ${rng.pick(TEXTURE_WORDS)}${rng.pick(SETTING_NAMES)} background` : "";
+  return `${rng.pick(CAPTION_PREFIXES)}${a} ${size}${colour} ${shape}${bg}.`;
+}
+
+/**
+ * The image naming task in words: each demonstration is a caption of one object, sometimes after an
+ * aside, then "this is a <word>." (an interleaved document's "<image>this is a dax." with the
+ * image's caption in its place). The bound attribute sits 3-9 words before the answer and a
+ * demonstration is 7-28 words long, so binding cannot lean on the key being next to the answer.
+ */
+export function captionedShots(rng: Rng, ways: number, n: number): Shot[] {
+  return namingShots(rng, ways, n).map((s) => {
+    const [, colour, shape] = s.text.split(" ");
+    const aside = rng.chance(0.3) ? `${rng.pick(ASIDES)} ` : "";
+    return { text: `${aside}${objectCaption(rng, colour, shape)} this is a`, answer: s.answer };
+  });
+}
+
 /** A repeating-pattern episode: several lines following the same period-p rule. */
 function patternEpisode(rng: Rng): string {
   const period = rng.range(2, 4);
@@ -105,8 +149,8 @@ function ruleEpisode(rng: Rng): string {
   return lines.join("\n");
 }
 
-function joinShots(shots: readonly Shot[]): string {
-  return shots.map((s) => `${s.text} ${s.answer}`).join("\n");
+function joinShots(shots: readonly Shot[], end = "", sep = "\n"): string {
+  return shots.map((s) => `${s.text} ${s.answer}${end}`).join(sep);
 }
 
 /** Relative weights of the episode kinds in a corpus. */
@@ -115,13 +159,17 @@ export interface EpisodeWeights {
   naming: number;
   pattern: number;
   rule: number;
+  /** Captioned naming episodes (captionedShots); none when absent. */
+  captioned?: number;
 }
 
 /** One in-context episode of a kind drawn by `w`, as corpus text. */
 export function iclEpisode(rng: Rng, w: EpisodeWeights): string {
-  const kind = rng.weighted([w.binding, w.naming, w.pattern, w.rule]);
+  const kind = rng.weighted([w.binding, w.naming, w.pattern, w.rule, w.captioned ?? 0]);
   if (kind === 0) return joinShots(bindingShots(rng, rng.range(2, 4), rng.range(6, 14)));
   if (kind === 1) return joinShots(namingShots(rng, rng.range(2, 3), rng.range(5, 10)));
   if (kind === 2) return patternEpisode(rng);
-  return ruleEpisode(rng);
+  if (kind === 3) return ruleEpisode(rng);
+  // one line, as an interleaved document writes its images and sentences, or a line each
+  return joinShots(captionedShots(rng, rng.range(2, 3), rng.range(5, 10)), ".", rng.chance(0.5) ? " " : "\n");
 }
