@@ -147,7 +147,7 @@ export const PRESETS: Record<string, WorldPreset> = {
     corpus: {
       words: 6_000_000,
       iclShare: 0.75,
-      episodes: { binding: 6, naming: 3, pattern: 1, rule: 1, captioned: 2 },
+      episodes: { binding: 6, naming: 3, pattern: 1, rule: 1, captioned: 1, keyed: 2 },
       arithmeticMax: 50,
     },
     bench: {
