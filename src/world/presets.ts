@@ -142,12 +142,11 @@ export const PRESETS: Record<string, WorldPreset> = {
     // Measured (world seed 0, the base LLM's 3000 steps, raw icl_text on 300 episodes at 0 / 2 / 4 / 8
     // shots): 2.0 / 60.3 / 57.7 / 54.7, binding episodes 61.7 / 64.7 / 67.7 at 2 / 4 / 8 (a random
     // demonstrated answer scores 50); with half of 4M words in episodes, 4 / 2 / 2 / 2: 2.3 / 50.3
-    // / 51.7 / 44.7. Captioned naming episodes (icl.ts captionedShots: the image task in words, a
-    // caption where the image would be) take 23% of the words since stop 32.
+    // / 51.7 / 44.7
     corpus: {
       words: 6_000_000,
       iclShare: 0.75,
-      episodes: { binding: 6, naming: 3, pattern: 1, rule: 1, captioned: 1, keyed: 2 },
+      episodes: { binding: 6, naming: 3, pattern: 1, rule: 1 },
       arithmeticMax: 50,
     },
     bench: {
