@@ -12,7 +12,9 @@
 //   padded     the text twin with a plain 14-word sentence in front of each demonstration and the
 //              query, about as many tokens as an image: whether binding survives the distance
 //   captioned  the text twin in the image task's own form: each image's caption, then its prompt
-//              ("a purple circle. this is a"); the corpus's captioned naming episodes (icl.ts) teach it
+//              ("a purple circle. this is a")
+//   keyed      the same with only the bound attribute in the caption ("a purple one. this is a",
+//              "a circle. this is a"): matching one word 3-4 words back is enough
 // Usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR   (needs `npm run build`: imports dist/)
 // then e.g. vila eval --model CK --bench OUT_DIR/text/questions.jsonl,OUT_DIR/text/annotations.json
 //   --image-folder WORLD_DIR --shots 8 --conv-mode raw --demo-template '{question} {answer}\n'
@@ -48,6 +50,9 @@ const captioned = (d) => {
   const [c, s] = describe(d.image);
   return `${article(c)} ${c} ${s}. ${d.text}`;
 };
+// the bound attribute alone: the colour of a colour episode, the shape of a shape episode
+const keyedBy = (category) => (c, s) =>
+  category === "colour_binding" ? `a ${c} one. this is a` : `${article(s)} ${s}. this is a`;
 // the text twin of a question, each line behind `prefix`; `keep` copies the demonstrations' and the
 // query's own fields (the images) into it
 const twin = (q, query, prefix, keep, sentence = named) => ({
@@ -57,7 +62,7 @@ const twin = (q, query, prefix, keep, sentence = named) => ({
 });
 
 const PAD = "here is one more picture for the game that the children like to play. ";
-const probes = { identical: [], text: [], described: [], padded: [], captioned: [] };
+const probes = { identical: [], text: [], described: [], padded: [], captioned: [], keyed: [] };
 for (const q of await readAll(path.join(bench, "questions.jsonl"))) {
   const answer = referenceAnswer(truth, String(q.question_id));
   const same = q.demos.find((d) => d.answer === answer);
@@ -73,6 +78,8 @@ for (const q of await readAll(path.join(bench, "questions.jsonl"))) {
   probes.padded.push(twin(q, query, PAD, false));
   probes.described.push(twin(q, query, "<image>", true));
   probes.captioned.push(twin(q, `${article(c)} ${c} ${s}. ${q.text}`, "", false, captioned));
+  const keyed = keyedBy(q.category);
+  probes.keyed.push(twin(q, keyed(c, s), "", false, (d) => keyed(...describe(d.image))));
 }
 for (const [name, rows] of Object.entries(probes)) {
   const dir = path.join(out, name);
