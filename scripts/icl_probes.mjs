@@ -18,6 +18,7 @@
 // Usage: node scripts/icl_probes.mjs WORLD_DIR OUT_DIR   (needs `npm run build`: imports dist/)
 // then e.g. vila eval --model CK --bench OUT_DIR/text/questions.jsonl,OUT_DIR/text/annotations.json
 //   --image-folder WORLD_DIR --shots 8 --conv-mode raw --demo-template '{question} {answer}\n'
+//   (captioned and keyed: --demo-template '{question} {answer}.\n', sentences as the corpus ends them)
 import fs from "node:fs";
 import path from "node:path";
 import { readJsonl } from "../dist/src/data/jsonl.js";
@@ -52,7 +53,7 @@ const captioned = (d) => {
 };
 // the bound attribute alone: the colour of a colour episode, the shape of a shape episode
 const keyedBy = (category) => (c, s) =>
-  category === "colour_binding" ? `a ${c} one. this is a` : `${article(s)} ${s}. this is a`;
+  category === "colour_binding" ? `${article(c)} ${c} one. this is a` : `${article(s)} ${s}. this is a`;
 // the text twin of a question, each line behind `prefix`; `keep` copies the demonstrations' and the
 // query's own fields (the images) into it
 const twin = (q, query, prefix, keep, sentence = named) => ({
