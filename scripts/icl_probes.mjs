@@ -23,6 +23,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readJsonl } from "../dist/src/data/jsonl.js";
 import { readGroundTruth, referenceAnswer } from "../dist/src/eval/benchmarks.js";
+import { article } from "../dist/src/world/describe.js";
 
 const [world, out] = process.argv.slice(2);
 if (!out) {
@@ -45,21 +46,23 @@ const describe = (image) => {
   if (!w) throw new Error(`${bench}/support.jsonl: no words for demonstration image ${image}`);
   return w.split(" ");
 };
-const named = (d) => `the ${describe(d.image).join(" ")} is a`;
-const article = (w) => (/^[aeiou]/.test(w) ? "an" : "a");
-const captioned = (d) => {
-  const [c, s] = describe(d.image);
-  return `${article(c)} ${c} ${s}. ${d.text}`;
-};
+// each probe's sentence for an object's colour and shape, before the benchmark's prompt ("this is a")
+const named = (c, s) => `the ${c} ${s} is a`;
+const captioned = (c, s, prompt) => `${article(c)} ${c} ${s}. ${prompt}`;
 // the bound attribute alone: the colour of a colour episode, the shape of a shape episode
-const keyedBy = (category) => (c, s) =>
-  category === "colour_binding" ? `${article(c)} ${c} one. this is a` : `${article(s)} ${s}. this is a`;
-// the text twin of a question, each line behind `prefix`; `keep` copies the demonstrations' and the
-// query's own fields (the images) into it
-const twin = (q, query, prefix, keep, sentence = named) => ({
+const keyedBy = (category) => (c, s, prompt) =>
+  category === "colour_binding" ? `${article(c)} ${c} one. ${prompt}` : `${article(s)} ${s}. ${prompt}`;
+// the text twin of a question: the query's object [c, s] and each demonstration's image written by
+// `sentence`, each line behind `prefix`; `keep` copies the demonstrations' and the query's own
+// fields (the images) into it
+const twin = (q, [c, s], sentence, prefix = "", keep = false) => ({
   ...(keep ? q : { question_id: q.question_id, category: q.category }),
-  text: prefix + query,
-  demos: q.demos.map((d) => ({ ...(keep ? d : {}), text: prefix + sentence(d), answer: d.answer })),
+  text: prefix + sentence(c, s, q.text),
+  demos: q.demos.map((d) => ({
+    ...(keep ? d : {}),
+    text: prefix + sentence(...describe(d.image), d.text),
+    answer: d.answer,
+  })),
 });
 
 const PAD = "here is one more picture for the game that the children like to play. ";
@@ -72,15 +75,13 @@ for (const q of await readAll(path.join(bench, "questions.jsonl"))) {
     throw new Error(`${bench}/questions.jsonl: question ${q.question_id} needs demonstrations of two words`);
   const [c1, s1] = describe(same.image);
   const [c2, s2] = describe(other.image);
-  const [c, s] = q.category === "colour_binding" ? [c1, s2] : [c2, s1];
-  const query = `the ${c} ${s} is a`;
+  const query = q.category === "colour_binding" ? [c1, s2] : [c2, s1];
   probes.identical.push({ ...q, image: same.image });
-  probes.text.push(twin(q, query, "", false));
-  probes.padded.push(twin(q, query, PAD, false));
-  probes.described.push(twin(q, query, "<image>", true));
-  probes.captioned.push(twin(q, `${article(c)} ${c} ${s}. ${q.text}`, "", false, captioned));
-  const keyed = keyedBy(q.category);
-  probes.keyed.push(twin(q, keyed(c, s), "", false, (d) => keyed(...describe(d.image))));
+  probes.text.push(twin(q, query, named));
+  probes.padded.push(twin(q, query, named, PAD));
+  probes.described.push(twin(q, query, named, "<image>", true));
+  probes.captioned.push(twin(q, query, captioned));
+  probes.keyed.push(twin(q, query, keyedBy(q.category)));
 }
 for (const [name, rows] of Object.entries(probes)) {
   const dir = path.join(out, name);
