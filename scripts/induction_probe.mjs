@@ -5,6 +5,7 @@
 // Usage: node scripts/induction_probe.mjs [LAYERS=2] [STEPS=600] [LR=2e-3]   Needs `npm run build`.
 import { LlamaForCausalLM } from "../dist/src/models/llm/llama.js";
 import { AdamW } from "../dist/src/optim/adamw.js";
+import { LLM_D128 } from "../dist/src/recipes/presets.js";
 import { Tensor } from "../dist/src/tensor/index.js";
 import { crossEntropy } from "../dist/src/tensor/ops/nn.js";
 import { Generator } from "../dist/src/tensor/random.js";
@@ -18,20 +19,7 @@ const V = 64,
   B = 32,
   T = 1 + 2 * N + F;
 const m = new LlamaForCausalLM(
-  {
-    hidden_size: 128,
-    intermediate_size: 384,
-    num_hidden_layers: layers,
-    num_attention_heads: 4,
-    num_key_value_heads: 4,
-    vocab_size: V,
-    max_position_embeddings: 128,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    tie_word_embeddings: true,
-    hidden_act: "silu",
-    initializer_range: 0.02,
-  },
+  { ...LLM_D128, num_hidden_layers: layers, vocab_size: V, max_position_embeddings: 128 },
   new Generator(0),
 );
 m.train();

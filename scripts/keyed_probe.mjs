@@ -18,6 +18,7 @@
 // Needs `npm run build`. Prints one line per evaluation: step, loss, accuracy, seconds.
 import { LlamaForCausalLM } from "../dist/src/models/llm/llama.js";
 import { AdamW } from "../dist/src/optim/adamw.js";
+import { LLM_D128 } from "../dist/src/recipes/presets.js";
 import { noGrad, Tensor } from "../dist/src/tensor/index.js";
 import { crossEntropy } from "../dist/src/tensor/ops/nn.js";
 import { Generator } from "../dist/src/tensor/random.js";
@@ -100,20 +101,7 @@ function batch(g, n, heldOut = false) {
 }
 
 const m = new LlamaForCausalLM(
-  {
-    hidden_size: 128,
-    intermediate_size: 384,
-    num_hidden_layers: layers,
-    num_attention_heads: 4,
-    num_key_value_heads: 4,
-    vocab_size: V,
-    max_position_embeddings: 256,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    tie_word_embeddings: true,
-    hidden_act: "silu",
-    initializer_range: 0.02,
-  },
+  { ...LLM_D128, num_hidden_layers: layers, vocab_size: V, max_position_embeddings: 256 },
   new Generator(seed),
 );
 const opt = new AdamW([{ params: m.namedParameters(), lr }], { weightDecay: 0 });

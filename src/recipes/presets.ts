@@ -143,7 +143,8 @@ const LOOKUPS: WorldDataset = { name: "lookups", format: "llava", paths: [LOOKUP
 const VISUAL_BENCHES = ["vqa", "textvqa", "knowledge", "captions", "multi_image"];
 const ALL_BENCHES = [...VISUAL_BENCHES, "mmlu", "icl", "icl_text"];
 
-const LLM_D128: LlmDims = {
+/** The world recipes' d-128 LLM (vocab_size from the tokenizer); scripts/*_probe.mjs train it too. */
+export const LLM_D128: LlmDims = {
   architectures: ["LlamaForCausalLM"],
   model_type: "llama",
   hidden_size: 128,
